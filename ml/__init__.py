@@ -1,0 +1,1 @@
+"""NeuroLens classifier: data, training, evaluation and inference. Imports no Django."""
