@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from scans import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.health, name="health"),
+    path("model/", views.model_card, name="model-card"),
+    path("scans/", include("scans.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,15 @@
+"""WSGI entry point (`gunicorn config.wsgi`). Loads the model before the first request."""
+
+import os
+
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_wsgi_application()
+
+if settings.WARM_MODEL:
+    from scans.services import warm_model
+
+    warm_model()

@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from scans.models import Prediction, Scan
+
+
+class PredictionInline(admin.StackedInline):
+    model = Prediction
+    can_delete = False
+    readonly_fields = [f.name for f in Prediction._meta.fields]
+    extra = 0
+
+
+@admin.register(Scan)
+class ScanAdmin(admin.ModelAdmin):
+    list_display = ["id", "original_name", "owner", "created", "label", "confidence"]
+    list_filter = ["prediction__label", "prediction__out_of_scope", "created"]
+    search_fields = ["original_name", "patient_ref", "owner__username"]
+    date_hierarchy = "created"
+    readonly_fields = ["owner", "created", "image", "sha256", "format", "width", "height", "size_bytes"]
+    inlines = [PredictionInline]
+    list_select_related = ["prediction", "owner"]
+
+    @admin.display(ordering="prediction__label")
+    def label(self, scan: Scan) -> str:
+        return scan.prediction.get_label_display()
+
+    @admin.display(ordering="prediction__confidence")
+    def confidence(self, scan: Scan) -> str:
+        return f"{scan.prediction.confidence:.1%}"

@@ -1,0 +1,84 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from ml.infer import CLASSES, DISPLAY_NAMES
+
+LABEL_CHOICES = [(c, DISPLAY_NAMES[c]) for c in CLASSES]
+
+
+def scan_upload_to(instance: "Scan", filename: str) -> str:
+    """A random name, so nothing about the patient or the original file leaks into the path."""
+    suffix = PurePath(filename).suffix.lower()
+    return f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Scan(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scans")
+    created = models.DateTimeField(default=timezone.now)
+    original_name = models.CharField(max_length=255)
+    image = models.FileField(upload_to=scan_upload_to, max_length=200)
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=16)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    patient_ref = models.CharField("patient reference", max_length=64, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "sha256"], name="scan_unique_file_per_owner"),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created"], name="scan_owner_created"),
+            models.Index(fields=["-created"], name="scan_created"),
+            models.Index(fields=["patient_ref"], name="scan_patient_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Scan {self.pk} ({self.original_name})"
+
+
+class Prediction(models.Model):
+    """What the model said about a scan. Never edited afterwards: reviews are kept apart."""
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="prediction")
+    label = models.CharField(max_length=16, choices=LABEL_CHOICES)
+    confidence = models.FloatField(help_text="Calibrated probability of the label, 0 to 1.")
+    prob_glioma = models.FloatField()
+    prob_meningioma = models.FloatField()
+    prob_notumor = models.FloatField()
+    prob_pituitary = models.FloatField()
+    out_of_scope = models.BooleanField(default=False)
+    out_of_scope_reason = models.CharField(max_length=255, blank=True)
+    model_version = models.CharField(max_length=64)
+    inference_ms = models.FloatField()
+    created = models.DateTimeField(default=timezone.now)
+    #  Filled in once heat maps are produced (class-activation map as a PNG).
+    heatmap = models.FileField(upload_to="heatmaps/%Y/%m/", blank=True, max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["label"], name="prediction_label"),
+            models.Index(fields=["confidence"], name="prediction_confidence"),
+            models.Index(fields=["created"], name="prediction_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_label_display()} ({self.confidence:.0%})"
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return {c: getattr(self, f"prob_{c}") for c in CLASSES}
+
+    def class_rows(self) -> list[dict]:
+        """One row per class for the result bars, the predicted class marked."""
+        return [
+            {"key": c, "name": DISPLAY_NAMES[c], "probability": p, "is_label": c == self.label}
+            for c, p in self.probabilities.items()
+        ]

@@ -1,0 +1,42 @@
+"""Who may do what. Roles are groups; administrators are staff."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from scans.models import Scan
+
+CLINICIAN, REVIEWER, RESEARCHER = "clinician", "reviewer", "researcher"
+ROLES = (CLINICIAN, REVIEWER, RESEARCHER)
+
+
+def has_role(user, role: str) -> bool:
+    if not user.is_authenticated:
+        return False
+    cache = getattr(user, "_neurolens_roles", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._neurolens_roles = cache
+    return role in cache
+
+
+def sees_all_scans(user) -> bool:
+    return user.is_staff or has_role(user, REVIEWER)
+
+
+def can_upload(user) -> bool:
+    return user.is_staff or has_role(user, CLINICIAN)
+
+
+def visible_scans(user) -> QuerySet[Scan]:
+    scans = Scan.objects.select_related("prediction", "owner")
+    return scans if sees_all_scans(user) else scans.filter(owner=user)
+
+
+def get_scan_for_user(user, pk: int) -> Scan:
+    """The scan, or 404 whether it does not exist or belongs to someone else: no difference shows."""
+    try:
+        return visible_scans(user).get(pk=pk)
+    except Scan.DoesNotExist:
+        raise Http404("No such scan") from None

@@ -1,0 +1,123 @@
+"""The use cases. Pages and the API call these and nothing else."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from ml.infer import get_classifier
+from scans.ingest import CheckedImage, ScanRejected, read_image
+from scans.models import Prediction, Scan
+
+log = logging.getLogger(__name__)
+
+
+class InferenceFailed(Exception):
+    """The model could not produce a result; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    scan: Scan
+    created: bool  # False: the same file was already uploaded by this user
+
+
+def warm_model() -> None:
+    """Load the classifier now rather than on the first upload."""
+    try:
+        clf = get_classifier()
+        log.info("model %s loaded", clf.version)
+    except Exception:
+        log.exception("the model could not be loaded; uploads will fail until it can")
+
+
+def model_status() -> dict:
+    try:
+        return {"loaded": True, "version": get_classifier().version}
+    except Exception:
+        log.exception("model unavailable")
+        return {"loaded": False, "version": None}
+
+
+def check_upload(uploaded_file: UploadedFile) -> CheckedImage:
+    if uploaded_file.size is not None and uploaded_file.size > settings.MAX_UPLOAD_BYTES:
+        raise ScanRejected("file_too_large", f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+    return read_image(
+        uploaded_file.read(),
+        max_bytes=settings.MAX_UPLOAD_BYTES,
+        min_side=settings.MIN_IMAGE_SIDE,
+        max_side=settings.MAX_IMAGE_SIDE,
+    )
+
+
+def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: str = "") -> Submission:
+    """Check, classify and store one upload. Raises ScanRejected or InferenceFailed, storing nothing."""
+    checked = check_upload(uploaded_file)
+    existing = find_duplicate(user, checked.sha256)
+    if existing:
+        return Submission(existing, created=False)
+    try:
+        result = get_classifier().classify([checked.image])[0]
+    except Exception as exc:
+        log.exception("inference failed for an upload by user %s", user.pk)
+        raise InferenceFailed("The model could not analyse this image. Nothing was stored; please try again.") from exc
+
+    scan = Scan(
+        owner=user,
+        original_name=(uploaded_file.name or "upload")[-255:],
+        sha256=checked.sha256,
+        format=checked.format,
+        width=checked.width,
+        height=checked.height,
+        size_bytes=len(checked.data),
+        patient_ref=patient_ref.strip(),
+        note=note.strip(),
+    )
+    scan.image.save(f"upload{checked.extension}", ContentFile(checked.data), save=False)
+    try:
+        with transaction.atomic():
+            scan.save()
+            Prediction.objects.create(
+                scan=scan,
+                label=result.label,
+                confidence=result.confidence,
+                **{f"prob_{c}": p for c, p in result.probabilities.items()},
+                out_of_scope=result.out_of_scope,
+                out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
+                model_version=result.model_version,
+                inference_ms=result.ms,
+            )
+    except BaseException as exc:
+        scan.image.storage.delete(scan.image.name)
+        if isinstance(exc, IntegrityError):
+            #  The same file arrived twice at once; the first one wins.
+            existing = find_duplicate(user, checked.sha256)
+            if existing:
+                return Submission(existing, created=False)
+        raise
+    return Submission(scan, created=True)
+
+
+def find_duplicate(user, sha256: str) -> Scan | None:
+    return Scan.objects.select_related("prediction").filter(owner=user, sha256=sha256).first()
+
+
+def delete_scan(scan: Scan) -> None:
+    """Remove the rows, then the files they pointed at."""
+    names = [scan.image.name]
+    prediction = getattr(scan, "prediction", None)
+    if prediction is not None and prediction.heatmap:
+        names.append(prediction.heatmap.name)
+    storage = scan.image.storage
+    with transaction.atomic():
+        scan.delete()
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            log.exception("could not delete %s", name)

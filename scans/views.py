@@ -1,0 +1,143 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from ml.infer import get_classifier
+from scans import permissions, services
+from scans.forms import HistoryFilterForm, UploadForm
+from scans.ingest import ScanRejected
+from scans.modelcard import card_context
+from scans.models import Scan
+
+STARTED = time.monotonic()
+
+
+def _get_scan_for_user(request: HttpRequest, pk: int) -> Scan:
+    return permissions.get_scan_for_user(request.user, pk)
+
+
+def _partial(request: HttpRequest, template: str, name: str) -> str:
+    """The named fragment for an HTMX swap, the whole page otherwise (or on a history restore)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"{template}#{name}"
+    return template
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("scans:upload" if permissions.can_upload(request.user) else "scans:history")
+
+
+@login_not_required
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = True
+    except DatabaseError:
+        database = False
+    model = services.model_status()
+    healthy = database and model["loaded"]
+    body = {
+        "status": "ok" if healthy else "error",
+        "database": database,
+        "model": model,
+        "uptime_s": round(time.monotonic() - STARTED, 1),
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def upload(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_upload(request.user):
+        raise PermissionDenied("Your account has no role that may upload scans.")
+    template = _partial(request, "scans/upload.html", "result")
+    ctx = {"max_mb": settings.MAX_UPLOAD_MB, "min_side": settings.MIN_IMAGE_SIDE, "max_side": settings.MAX_IMAGE_SIDE}
+    if request.method == "GET":
+        return render(request, "scans/upload.html", {**ctx, "form": UploadForm()})
+    form = UploadForm(request.POST, request.FILES)
+    ctx["form"] = form
+    if not form.is_valid():
+        return render(request, template, {**ctx, "error": _form_error(form)}, status=422)
+    try:
+        submission = services.submit_scan(
+            request.user, form.cleaned_data["image"], form.cleaned_data["patient_ref"], form.cleaned_data["note"]
+        )
+    except ScanRejected as exc:
+        status = 413 if exc.code == "file_too_large" else 422
+        return render(request, template, {**ctx, "error": exc.message, "error_code": exc.code}, status=status)
+    except services.InferenceFailed as exc:
+        return render(request, template, {**ctx, "error": str(exc), "error_code": "inference_failed"}, status=503)
+    if not request.htmx:
+        return redirect("scans:detail", pk=submission.scan.pk)
+    ctx.update(scan=submission.scan, duplicate=not submission.created, form=UploadForm())
+    return render(request, template, ctx)
+
+
+def _form_error(form: UploadForm) -> str:
+    return " ".join(f"{form[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    scans = form.filter(permissions.visible_scans(request.user))
+    page = Paginator(scans, settings.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    filtered = any(v for k, v in request.GET.items() if k not in ("page", "sort"))
+    ctx = {"form": form, "page": page, "sort": form.current_sort(), "filtered": filtered}
+    return render(request, _partial(request, "scans/history.html", "results"), ctx)
+
+
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scan = _get_scan_for_user(request, pk)
+    return render(request, "scans/detail.html", {"scan": scan, "can_delete": _can_delete(request, scan)})
+
+
+@require_GET
+def image(request: HttpRequest, pk: int) -> FileResponse:
+    scan = _get_scan_for_user(request, pk)
+    response = FileResponse(scan.image.open("rb"), content_type=f"image/{scan.format.lower()}")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    scan = _get_scan_for_user(request, pk)
+    if not _can_delete(request, scan):
+        raise PermissionDenied("Only the scan's owner or an administrator may delete it.")
+    if request.method == "GET":
+        return render(request, "scans/delete.html", {"scan": scan})
+    name = scan.original_name
+    services.delete_scan(scan)
+    messages.success(request, f"Deleted {name} and its image.")
+    return redirect("scans:history")
+
+
+def _can_delete(request: HttpRequest, scan: Scan) -> bool:
+    return request.user.is_staff or scan.owner_id == request.user.pk
+
+
+@require_GET
+def model_card(request: HttpRequest) -> HttpResponse:
+    try:
+        clf = get_classifier()
+    except Exception:  # noqa: BLE001 - any load failure means the same page
+        return render(request, "scans/model.html", {"card": None}, status=503)
+    card = card_context(clf.card)
+    sections = [("Training data", card["data"]), ("Training", card["training"]),
+                ("Calibration", card["calibration"]), ("Out-of-scope detection", card["scope"])]
+    return render(request, "scans/model.html", {"card": card, "version": clf.version, "sections": sections})

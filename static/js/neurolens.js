@@ -1,0 +1,43 @@
+// Theme switch (remembered), the browser's time zone for the server, and the drop zone.
+(function () {
+  const root = document.documentElement;
+  const toggle = document.getElementById("theme-toggle");
+  function show() {
+    const dark = root.dataset.bsTheme !== "light";
+    if (toggle) {
+      toggle.textContent = dark ? "Light theme" : "Dark theme";
+      toggle.setAttribute("aria-pressed", String(!dark));
+    }
+  }
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      root.dataset.bsTheme = root.dataset.bsTheme === "light" ? "dark" : "light";
+      try { localStorage.setItem("neurolens-theme", root.dataset.bsTheme); } catch (e) { /* private mode */ }
+      show();
+    });
+  }
+  show();
+
+  try {
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz) document.cookie = "tz=" + encodeURIComponent(tz) + ";path=/;max-age=31536000;SameSite=Lax";
+  } catch (e) { /* old browser: times stay in the server's zone */ }
+
+  function bindDropzone(zone) {
+    const input = zone.querySelector("input[type=file]");
+    const name = zone.querySelector("[data-file-name]");
+    const showName = function () { if (name) name.textContent = input.files.length ? input.files[0].name : ""; };
+    input.addEventListener("change", showName);
+    ["dragenter", "dragover"].forEach(function (ev) {
+      zone.addEventListener(ev, function (e) { e.preventDefault(); zone.classList.add("dragover"); });
+    });
+    ["dragleave", "drop"].forEach(function (ev) {
+      zone.addEventListener(ev, function () { zone.classList.remove("dragover"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; showName(); }
+    });
+  }
+  document.querySelectorAll("[data-dropzone]").forEach(bindDropzone);
+})();
