@@ -1,0 +1,102 @@
+"""Helpers shared by the tests: accounts, generated images, uploads and stored state."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from scans.models import Prediction, Scan
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+PASSWORD = "correct-horse-battery-9"
+
+
+def make_user(username: str, role: str | None = None, **extra) -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- images -------------------------------------------------------------------------------
+
+def encode(img: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def synthetic_slice(size: int = 256, seed: int = 0, mode: str = "L") -> Image.Image:
+    """A head-like bright ellipse with texture and a brighter blob, on black."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / size - 0.5
+    head = ((xx / 0.38) ** 2 + (yy / 0.45) ** 2) < 1
+    pixels = head * (90 + 40 * rng.random((size, size)))
+    blob = ((xx - 0.1 * rng.random()) ** 2 + (yy + 0.1) ** 2) < 0.004
+    pixels = np.clip(pixels + blob * 100, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels, "L").convert(mode)
+
+
+def png(size: int = 256, seed: int = 0, mode: str = "L") -> bytes:
+    return encode(synthetic_slice(size, seed, mode), "PNG")
+
+
+def jpeg(size: int = 256, seed: int = 0) -> bytes:
+    return encode(synthetic_slice(size, seed, "RGB"), "JPEG", quality=90)
+
+
+def dataset_images(per_class: int = 1) -> list[tuple[str, Path]]:
+    """(class, path) for the first files of each class folder of the larger collection."""
+    root = DATASETS / "brain-tumor-mri" / "Training"
+    if not root.is_dir():
+        pytest.skip(f"the shared data sets are not at {DATASETS}")
+    return [(cls, path) for cls in ("glioma", "meningioma", "notumor", "pituitary")
+            for path in sorted((root / cls).glob("*.jpg"))[:per_class]]
+
+
+# --- uploads and stored state --------------------------------------------------------------
+
+def upload(client: Client, data: bytes, name: str = "slice.png", htmx: bool = True, **fields):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(
+        reverse("scans:upload"), {"image": ContentFile(data, name=name), **fields}, headers=headers
+    )
+
+
+def stored_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confidence: float = 0.9,
+              out_of_scope: bool = False, created=None, patient_ref: str = "", seed: int = 0) -> Scan:
+    """A stored scan with a given prediction, for history tests that need many rows quickly."""
+    data = png(64, seed)
+    scan = Scan(owner=owner, original_name=name, sha256=f"{seed:064x}", format="PNG", width=64,
+                height=64, size_bytes=len(data), patient_ref=patient_ref)
+    if created is not None:
+        scan.created = created
+    scan.image.save("x.png", ContentFile(data), save=False)
+    scan.save()
+    rest = (1 - confidence) / 3
+    Prediction.objects.create(
+        scan=scan, label=label, confidence=confidence, out_of_scope=out_of_scope,
+        **{f"prob_{c}": confidence if c == label else rest
+           for c in ("glioma", "meningioma", "notumor", "pituitary")},
+        model_version="test-rows", inference_ms=1.0,
+    )
+    return scan
