@@ -24,21 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy.fft import dctn
 
+from ml.labels import CLASSES, FOLDER_ALIASES
 from ml.preprocess import INPUT_SIZE, load_image, to_pixels
-
-CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
-FOLDER_ALIASES = {
-    "glioma": "glioma",
-    "glioma_tumor": "glioma",
-    "meningioma": "meningioma",
-    "meningioma_tumor": "meningioma",
-    "notumor": "notumor",
-    "no_tumor": "notumor",
-    "pituitary": "pituitary",
-    "pituitary_tumor": "pituitary",
-}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 GROUP_DISTANCE = 32  # of 256 bits: same slice <= ~20, neighbouring slices ~22-40
 VAL_FRACTION = 0.2
@@ -78,6 +66,8 @@ def dihedral_phashes(img: Image.Image) -> np.ndarray:
     A flip negates every other DCT coefficient and a transpose transposes the block, so
     one DCT gives all eight hashes.
     """
+    from scipy.fft import dctn
+
     gray = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BOX), np.float32)
     block = dctn(gray, norm="ortho")[:16, :16]
     sign = (-1.0) ** np.arange(16)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.data import CLASSES
+from ml.labels import CLASSES
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(CLASSES)) -> np.ndarray:

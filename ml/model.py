@@ -1,7 +1,7 @@
 """The network: a compact residual CNN with a global-average-pooling head.
 
 Full 3x3 convolutions where the maps are large and channels few, depthwise-separable ones
-at 10x10 where channels are many; every block has batch norm and a shortcut. The last
+at 10x10 where channels are many (about 65 M multiply-adds at 160x160); every block has batch norm and a shortcut. The last
 feature maps (10x10) feed a GAP + dense head, so a class-activation map is just those maps
 weighted by the dense layer: the served model outputs both, and CAM needs no gradients.
 """
@@ -20,14 +20,14 @@ L2 = 1e-5
 def _conv_bn(x, filters: int, kernel: int = 3, stride: int = 1, relu: bool = True):
     x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False,
                       kernel_regularizer=keras.regularizers.l2(L2))(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
     return layers.ReLU()(x) if relu else x
 
 
 def _sep_bn(x, filters: int, relu: bool = True):
     x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False,
                                pointwise_regularizer=keras.regularizers.l2(L2))(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)
     return layers.ReLU()(x) if relu else x
 
 
@@ -51,7 +51,7 @@ def separable_block(x, filters: int):
     return layers.ReLU()(layers.Add()([y, _shortcut(x, filters, 1)]))
 
 
-def build_model(input_size: int = INPUT_SIZE, widths=(24, 32, 64, 128, 256), dropout: float = 0.2):
+def build_model(input_size: int = INPUT_SIZE, widths=(16, 24, 48, 96, 192), dropout: float = 0.2):
     """Training model: image in [0, 1] -> (logits, feature maps)."""
     w0, w1, w2, w3, w4 = widths
     inp = keras.Input((input_size, input_size, 1), name="image")

@@ -1,0 +1,97 @@
+"""The model card for people, written from card.json (the app reads the JSON)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ml.labels import CLASSES
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def write_markdown(card: dict, path: Path) -> None:
+    m, cal, oos, data, tr = card["metrics"], card["calibration"], card["out_of_scope"], card["data"], card["training"]
+    rows = "\n".join(
+        f"| {c} | {m['per_class'][c]['precision']:.3f} | {m['per_class'][c]['recall']:.3f} | "
+        f"{m['per_class'][c]['f1']:.3f} | {m['per_class'][c]['support']} |" for c in CLASSES)
+    confusion = "\n".join(f"| **{c}** | " + " | ".join(str(v) for v in row) + " |"
+                          for c, row in zip(CLASSES, m["confusion"]))
+    speed = card.get("speed")
+    speed_md = "\n".join(f"| {k} | {v} |" for k, v in speed.items()) if speed else "Run `python -m ml.bench`."
+    text = f"""# Model card: {card['version']}
+
+**Intended use.** {card['intended_use']} It classifies one 2-D MRI slice into glioma,
+meningioma, pituitary tumour or no tumour, with a calibrated confidence, a class-activation
+heat map, and a flag for images that are not brain MRI slices at all. It has not been
+validated on patients, and its training data come from two public collections of
+unknown provenance; treat every output as a second look, never as a finding.
+
+| | |
+|---|---|
+| file | `ml/model/{card['file']}` ({card['file_bytes'] / 1e6:.2f} MB), SHA-256 `{card['sha256']}` |
+| architecture | {card['architecture']} |
+| parameters | {card['parameters']:,} |
+| input | {card['input']['size'][0]}x{card['input']['size'][1]} {card['input']['mode']} |
+| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}; seed {tr['seed']} |
+| optimiser | {tr['optimizer']}; label smoothing {tr['label_smoothing']} |
+| augmentation | {tr['augmentation']} |
+| sampling | {tr['sampling']} |
+
+## Data and split
+{', '.join(data['sources'])}: {data['images']} images in {data['groups']} near-duplicate groups.
+Split: {data['split']}. Training {data['train_images']} images ({data['train_groups']} groups),
+validation {data['val_images']} images ({data['val_groups']} groups). A further fifth of the
+groups was held back by the data's owners and never seen here.
+
+## Validation (group-disjoint; the served LiteRT model)
+Accuracy **{_pct(m['accuracy'])}**, macro precision {m['macro_precision']:.3f}, macro recall
+{m['macro_recall']:.3f}, macro F1 **{m['macro_f1']:.3f}** (Keras float model before conversion:
+{_pct(m['keras_accuracy'])}).
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+Confusion matrix (rows: true class, columns: predicted, in the order {', '.join(CLASSES)}):
+
+| | {' | '.join(CLASSES)} |
+|---|---|---|---|---|
+{confusion}
+
+## Calibration
+{cal['method']}: T = {cal['temperature']}. Expected calibration error (15 bins): {cal['ece_uncalibrated']:.4f}
+before, **{cal['ece']:.4f}** after; fitted on one half of the validation groups and measured on
+the other (both ways): {cal['ece_cross_fitted']:.4f}.
+
+## Out-of-scope detection
+{oos['method']}. Flagged: {_pct(oos['val_slices_flagged'])} of validation MRI slices, and
+{_pct(oos['non_mri_flagged'])} of {oos['non_mri_images']} clearly non-MRI images (noise, blank, gradients, colour
+charts, rendered documents, checkerboards, scikit-image's photographs). Missed: {', '.join(oos['non_mri_missed']) or 'none'}.
+A flagged image is reported with its reason and equal probabilities for all four classes: no
+tumour class is claimed for it.
+
+## Heat maps
+Class-activation maps (Zhou et al., 2016): the last 10x10 feature maps weighted by the dense
+layer's weights for the predicted class, rectified, scaled to [0, 1] and resized to the image.
+They show which regions raised that class's score, at a resolution of 1/16 of the input; they
+do not outline the tumour, are not a segmentation, and can highlight skull, artefacts or text
+burnt into the image.
+
+## Speed (`python -m ml.bench`, 2 CPU cores)
+| figure | value |
+|---|---|
+{speed_md}
+
+## Known limits
+- Trained on 2-D slices from two public collections; other scanners, sequences, field
+  strengths, paediatric cases and other pathologies (metastases, strokes, ...) are unknown to it.
+- `notumor` images come from a different source than the tumour classes: some of what the
+  model learned for that class may be source, not anatomy.
+- No patient identifiers exist in the data, so the split is by near-duplicate group, the best
+  available proxy for a patient-level split; neighbouring slices beyond the grouping threshold
+  may still straddle it.
+- A few copies in the data carry conflicting labels (label noise); they were kept as labelled.
+"""
+    path.write_text(text)

@@ -1,0 +1,88 @@
+"""Evaluate the served model on a class-folder data set: ``python -m ml.evaluate DIR``.
+
+DIR holds one sub-folder per class (``glioma`` or ``glioma_tumor`` and so on), at any depth.
+With ``--manifest`` the files and labels come from a split manifest instead (e.g. the
+validation split: ``--manifest ml/splits/manifest.csv --split val``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ml.data import CLASSES, DEFAULT_DATA, find_examples, read_manifest
+from ml.infer import MAX_BATCH, get_classifier
+from ml.metrics import classification_report, expected_calibration_error
+from ml.predict import describe_error
+
+
+def evaluate(root: Path, examples, progress: bool = False) -> dict:
+    clf = get_classifier()
+    y_true, y_pred, probs, errors, flagged = [], [], [], Counter(), 0
+    for start in range(0, len(examples), MAX_BATCH):
+        chunk = examples[start:start + MAX_BATCH]
+        for ex, res in zip(chunk, clf.classify_files([str(root / e.path) for e in chunk])):
+            if isinstance(res, BaseException):
+                errors[describe_error(res)] += 1
+                continue
+            y_true.append(CLASSES.index(ex.label))
+            y_pred.append(CLASSES.index(res.label))
+            probs.append([res.probabilities[c] for c in CLASSES])
+            flagged += res.out_of_scope
+        if progress:
+            print(f"\r{min(start + MAX_BATCH, len(examples))}/{len(examples)}", end="", flush=True)
+    if progress:
+        print()
+    report = classification_report(np.array(y_true, int), np.array(y_pred, int))
+    report["ece"] = expected_calibration_error(np.array(probs).reshape(-1, len(CLASSES)), np.array(y_true, int))
+    report["out_of_scope"] = flagged
+    report["unreadable"] = sum(errors.values())
+    report["unreadable_reasons"] = dict(errors)
+    report["model_version"] = clf.version
+    return report
+
+
+def format_report(r: dict) -> str:
+    lines = [f"model {r['model_version']}: {r['n']} images",
+             f"accuracy {r['accuracy']:.4f}   macro precision {r['macro_precision']:.4f}   "
+             f"macro recall {r['macro_recall']:.4f}   macro F1 {r['macro_f1']:.4f}",
+             f"expected calibration error (15 bins) {r['ece']:.4f}   flagged out of scope {r['out_of_scope']}",
+             "", f"{'class':12s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'support':>8s}"]
+    for c in CLASSES:
+        lines.append(f"{c:12s} {r['precision'][c]:9.4f} {r['recall'][c]:7.4f} {r['f1'][c]:7.4f} {r['support'][c]:8d}")
+    lines += ["", "confusion matrix (rows true, columns predicted)", " " * 12 + "".join(f"{c[:10]:>11s}" for c in CLASSES)]
+    for c, row in zip(CLASSES, r["confusion"]):
+        lines.append(f"{c:12s}" + "".join(f"{v:11d}" for v in row))
+    lines.append(f"\nunreadable files: {r['unreadable']}")
+    lines += [f"  {n} x {why}" for why, n in r["unreadable_reasons"].items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Accuracy, per-class figures, confusion matrix and calibration "
+                                            "of the NeuroLens CNN on labelled images.")
+    p.add_argument("dir", type=Path, nargs="?", default=None, help="folder with one sub-folder per class")
+    p.add_argument("--manifest", type=Path, help="take files and labels from a split manifest instead")
+    p.add_argument("--split", default="val", help="with --manifest: which split (default val)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="with --manifest: the data root")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = p.parse_args(argv)
+    if args.manifest:
+        root, examples = args.data, [e for e in read_manifest(args.manifest) if e.split == args.split]
+    elif args.dir:
+        root, examples = args.dir, find_examples(args.dir)
+    else:
+        p.error("give a DIR or --manifest")
+    if not examples:
+        p.error(f"no images in class folders under {args.dir or args.data}")
+    report = evaluate(root, examples, progress=not args.json)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

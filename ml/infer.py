@@ -1,0 +1,150 @@
+"""The classifier the app uses: LiteRT at serving time, so no TensorFlow import.
+
+    from ml.infer import get_classifier
+    results = get_classifier().classify([pil_image, ...], heatmaps=True)
+
+One instance per process (``get_classifier``), loaded lazily under a lock; ``classify``
+runs many images through one forward pass and is safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ml.labels import CLASSES, DISPLAY_NAMES  # noqa: F401 - re-exported for the app
+from ml.metrics import softmax
+from ml.preprocess import INPUT_SIZE, load_image, pixels_to_input, to_pixels
+from ml.scope import ScopeModel, image_stats
+
+MODEL_DIR = Path(os.environ.get("NEUROLENS_MODEL_DIR", Path(__file__).resolve().parent / "model"))
+MAX_BATCH = 64
+
+
+@dataclass
+class ImageResult:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    out_of_scope: bool
+    out_of_scope_reason: str | None
+    model_version: str
+    ms: float
+    heatmap: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("heatmap")
+        return d
+
+
+class Classifier:
+    def __init__(self, model_dir: Path = MODEL_DIR, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.card = json.loads((model_dir / "card.json").read_text())
+        self.version: str = self.card["version"]
+        self.temperature = float(self.card["calibration"]["temperature"])
+        head = np.load(model_dir / "head.npz")
+        self._weights, self._bias = head["dense_kernel"], head["dense_bias"]
+        self.scope = ScopeModel.load(model_dir / "scope.npz")
+        self._interp = Interpreter(model_path=str(model_dir / "neurolens.tflite"),
+                                   num_threads=num_threads or os.cpu_count() or 1)
+        self._input = self._interp.get_input_details()[0]["index"]
+        self._batch = 0
+        self._lock = threading.Lock()
+        self._forward(np.zeros((1, INPUT_SIZE, INPUT_SIZE, 1), np.float32))
+
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, S, S, 1) float32 -> logits (n, 4), feature maps (n, h, w, c)."""
+        with self._lock:
+            if len(x) != self._batch:
+                self._interp.resize_tensor_input(self._input, list(x.shape))
+                self._interp.allocate_tensors()
+                self._batch = len(x)
+                outs = self._interp.get_output_details()
+                self._logits = next(o["index"] for o in outs if len(o["shape"]) == 2)
+                self._features = next(o["index"] for o in outs if len(o["shape"]) == 4)
+            self._interp.set_tensor(self._input, x)
+            self._interp.invoke()
+            return self._interp.get_tensor(self._logits).copy(), self._interp.get_tensor(self._features).copy()
+
+    def classify(self, images: list[Image.Image], heatmaps: bool = False) -> list[ImageResult]:
+        """Classify decoded images (any mode or size), MAX_BATCH per forward pass."""
+        t0 = time.perf_counter()
+        pixels = np.stack([to_pixels(img) for img in images]) if images else np.zeros((0, INPUT_SIZE, INPUT_SIZE))
+        stats = np.stack([image_stats(img) for img in images]) if images else np.zeros((0, 5))
+        logits, features = [], []
+        for start in range(0, len(images), MAX_BATCH):
+            lg, ft = self._forward(pixels_to_input(pixels[start:start + MAX_BATCH]))
+            logits.append(lg)
+            features.append(ft)
+        if not images:
+            return []
+        logits, features = np.concatenate(logits), np.concatenate(features)
+        probs = softmax(logits, self.temperature)
+        reasons = self.scope.reasons(stats, features.mean(axis=(1, 2)))
+        ms = (time.perf_counter() - t0) * 1000 / len(images)
+        results = []
+        for i, img in enumerate(images):
+            k = int(probs[i].argmax())
+            p = probs[i]
+            if reasons[i]:
+                #  Out of scope: no class is claimed, so every class is reported as equally likely.
+                p = np.full(len(CLASSES), 1.0 / len(CLASSES))
+            results.append(ImageResult(
+                label=CLASSES[k], confidence=round(float(p[k]), 4),
+                probabilities={c: round(float(v), 4) for c, v in zip(CLASSES, p)},
+                out_of_scope=reasons[i] is not None, out_of_scope_reason=reasons[i],
+                model_version=self.version, ms=round(ms, 3),
+                heatmap=self.heatmap(features[i], k, img.size) if heatmaps else None))
+        return results
+
+    def heatmap(self, features: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
+        """Class activation map (Zhou et al. 2016) for one image, float32 (height, width) in [0, 1]."""
+        cam = np.maximum(features @ self._weights[:, class_index], 0).astype(np.float32)
+        cam /= max(float(cam.max()), 1e-6)
+        square = Image.fromarray(cam, "F").resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+        w, h = size
+        side = max(w, h)
+        scale = INPUT_SIZE / side
+        left, top = (side - w) / 2 * scale, (side - h) / 2 * scale
+        crop = square.crop((round(left), round(top), round(left + w * scale), round(top + h * scale)))
+        return np.clip(np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32), 0.0, 1.0)
+
+    def classify_files(self, sources: list, heatmaps: bool = False, workers: int = 2) -> list:
+        """Decode files or bytes on ``workers`` threads, then classify; a file that cannot be
+        read yields its exception in place of a result."""
+        def decode(src):
+            try:
+                return load_image(src)
+            except Exception as exc:  # noqa: BLE001 - reported per file
+                return exc
+
+        with ThreadPoolExecutor(workers) as pool:
+            decoded = list(pool.map(decode, sources))
+        good = [d for d in decoded if isinstance(d, Image.Image)]
+        it = iter(self.classify(good, heatmaps=heatmaps))
+        return [next(it) if isinstance(d, Image.Image) else d for d in decoded]
+
+
+_instance: Classifier | None = None
+_instance_lock = threading.Lock()
+
+
+def get_classifier() -> Classifier:
+    """The process's classifier, loaded on first use."""
+    global _instance
+    if _instance is None:
+        with _instance_lock:
+            if _instance is None:
+                _instance = Classifier()
+    return _instance
