@@ -13,12 +13,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from ml.infer import get_classifier
 from scans import permissions, services
+from scans.apps import STARTED
 from scans.forms import HistoryFilterForm, UploadForm
 from scans.ingest import ScanRejected
 from scans.modelcard import card_context
 from scans.models import Scan
-
-STARTED = time.monotonic()
 
 
 def _get_scan_for_user(request: HttpRequest, pk: int) -> Scan:

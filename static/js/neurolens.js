@@ -20,7 +20,7 @@
 
   try {
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (tz) document.cookie = "tz=" + encodeURIComponent(tz) + ";path=/;max-age=31536000;SameSite=Lax";
+    if (tz) document.cookie = "tz=" + tz + ";path=/;max-age=31536000;SameSite=Lax";
   } catch (e) { /* old browser: times stay in the server's zone */ }
 
   function bindDropzone(zone) {
