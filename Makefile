@@ -1,0 +1,46 @@
+# `make run` and `make test` work on a fresh machine: the first call builds .venv, later calls
+# reinstall only when a requirements file changes (the stamp name carries their hash).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+REQ_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-16)
+DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+RUN_STAMP := $(VENV)/.installed-run-$(REQ_HASH)
+DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
+
+.PHONY: run test lint serve setup
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	rm -f $(VENV)/.installed-run-*
+	touch $@
+
+$(DEV_STAMP): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-*
+	touch $@ $(RUN_STAMP)
+
+setup: $(RUN_STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py ensure_admin
+
+# Development server with the model loaded before it listens.
+run: setup
+	$(PY) manage.py warm_model
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-style server: gunicorn + whitenoise (set PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS).
+serve: setup
+	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $${WEB_WORKERS:-2} --threads 4
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
