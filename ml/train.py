@@ -35,6 +35,36 @@ def sampling_weights(labels: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+class CosineSchedule:
+    """Warm-up then cosine decay of the learning rate, set before every batch.
+
+    With a time budget the schedule runs on the clock rather than on steps, so that a run
+    on a busy machine still ends annealed instead of being cut off at a high rate.
+    """
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int, budget_s: float = 0):
+        import keras
+
+        self.peak, self.total, self.warmup, self.budget = peak, total_steps, warmup_steps, budget_s
+        self.step, self.start, self.finished = 0, time.perf_counter(), False
+        self.callback = keras.callbacks.LambdaCallback(on_train_batch_begin=self._begin)
+
+    def progress(self) -> tuple[float, float]:
+        """(warm-up progress, decay progress), each in [0, 1]."""
+        if self.budget:
+            t, warm, total = time.perf_counter() - self.start, self.budget * 0.04, self.budget
+        else:
+            t, warm, total = self.step, self.warmup, self.total
+        return min(t / warm, 1.0), min(max(t - warm, 0) / max(total - warm, 1e-9), 1.0)
+
+    def _begin(self, batch, logs=None) -> None:
+        warm, decay = self.progress()
+        lr = self.peak * (0.1 + 0.9 * warm) if warm < 1 else self.peak * (0.01 + 0.495 * (1 + np.cos(np.pi * decay)))
+        self.callback.model.optimizer.learning_rate.assign(lr)
+        self.step += 1
+        self.finished = decay >= 1.0
+
+
 def make_augment(tf, keras):
     geometric = keras.Sequential([
         keras.layers.RandomRotation(0.05, fill_mode="constant"),
@@ -70,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--patience", type=int, default=8)
-    p.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0: no limit)")
+    p.add_argument("--max-minutes", type=float, default=0,
+                   help="train for this long, the learning rate annealed over that time (0: --epochs decides)")
     p.add_argument("--seed", type=int, default=1234)
     args = p.parse_args(argv)
 
@@ -110,10 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
     net = build_model()
     model = keras.Model(net.input, net.outputs[0])
-    total = args.epochs * args.steps
-    schedule = keras.optimizers.schedules.CosineDecay(
-        args.lr / 10, max(total - args.steps, 1), alpha=0.01, warmup_target=args.lr, warmup_steps=args.steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+    schedule = CosineSchedule(args.lr, args.epochs * args.steps, args.steps, args.max_minutes * 60)
+    model.compile(optimizer=keras.optimizers.AdamW(args.lr / 10, weight_decay=1e-4),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.05),
                   metrics=["accuracy"])
     print(f"model {net.count_params():,} parameters, input {INPUT_SIZE}x{INPUT_SIZE}x1", flush=True)
@@ -124,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     waited = 0
     for epoch in range(1, args.epochs + 1):
         te = time.perf_counter()
-        h = model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0)
+        h = model.fit(ds, steps_per_epoch=args.steps, epochs=1, verbose=0, callbacks=[schedule.callback])
         logits = model.predict(val_inputs, batch_size=128, verbose=0)
         rep = classification_report(va_y, logits.argmax(1))
         row = {"epoch": epoch, "loss": float(h.history["loss"][-1]), "acc": float(h.history["accuracy"][-1]),
@@ -146,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         if waited >= args.patience:
             print(f"early stop: no better val macro-F1 for {args.patience} epochs", flush=True)
             break
-        if args.max_minutes and elapsed > args.max_minutes:
-            print(f"time budget of {args.max_minutes} min reached", flush=True)
+        if schedule.finished:
+            print("learning-rate schedule finished", flush=True)
             break
 
     seconds = time.perf_counter() - t0
