@@ -35,6 +35,17 @@ def page(live_server):
         browser.close()
 
 
+def drop_file(page, name: str, data: bytes) -> None:
+    """Drop a file on the drop zone as a user dragging it from their desktop would."""
+    transfer = page.evaluate_handle(
+        """([name, bytes]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name));
+            return dt;
+        }""", [name, list(data)])
+    page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": transfer})
+
+
 def sample_image(tmp_path: Path) -> Path:
     real = DATASETS / "brain-tumor-mri" / "Testing" / "meningioma"
     found = sorted(real.glob("*.jpg"))[:1] if real.is_dir() else []
@@ -67,6 +78,11 @@ def test_a_clinician_uploads_sees_the_result_and_filters_the_history(earlier_sca
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Upload an MRI slice")).to_be_visible()
+
+    drop_file(page, "notes.txt", b"not a picture at all")
+    expect(page.locator("[data-file-name]")).to_have_text("notes.txt")
+    page.get_by_role("button", name="Analyse").click()
+    expect(page.get_by_role("alert")).to_contain_text("This file is not an image")
 
     image = sample_image(tmp_path)
     page.set_input_files("#id_image", str(image))
@@ -103,6 +119,11 @@ def test_a_clinician_uploads_sees_the_result_and_filters_the_history(earlier_sca
     page.get_by_role("link", name="Model").click()
     expect(page.get_by_test_id("confusion")).to_be_visible()
     page.screenshot(path=SHOTS / "model.png", full_page=True)
+
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet held upright
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_test_id("scan-row")).to_have_count(5)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     page.get_by_role("button", name="Light theme").click()
     page.reload()
