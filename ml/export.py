@@ -27,7 +27,7 @@ import numpy as np
 from ml.data import CLASSES, DEFAULT_DATA, GROUP_DISTANCE, MANIFEST, load_pixels, read_manifest
 from ml.metrics import classification_report, expected_calibration_error, fit_temperature, softmax
 from ml.nonmri import generated, photographs
-from ml.preprocess import INPUT_SIZE, load_image, to_pixels
+from ml.preprocess import INPUT_SIZE, load_image, pixels_to_input, to_pixels
 from ml.scope import ScopeModel, image_stats
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -50,7 +50,7 @@ def run_tflite(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inp = interp.get_input_details()[0]["index"]
     logits, pooled, batch = [], [], 0
     for s in range(0, len(pixels), 64):
-        x = pixels[s:s + 64].astype(np.float32)[..., None] / 255.0
+        x = pixels_to_input(pixels[s:s + 64])
         if len(x) != batch:
             interp.resize_tensor_input(inp, list(x.shape))
             interp.allocate_tensors()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     is_val = np.array([e.split == "val" for e in examples])
     groups = np.array([e.group for e in examples])
     logits, pooled = run_tflite(tflite, pixels)
-    keras_val = net.predict(pixels[is_val].astype(np.float32)[..., None] / 255.0, verbose=0)[0]
+    keras_val = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0]
 
     vl, vy = logits[is_val], y[is_val]
     report = classification_report(vy, vl.argmax(1))

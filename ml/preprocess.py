@@ -86,4 +86,4 @@ def to_model_input(img: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
 
 def pixels_to_input(pixels: np.ndarray) -> np.ndarray:
     """uint8 (..., size, size) to float32 (..., size, size, 1) in [0, 1]."""
-    return (pixels.astype(np.float32) * (1.0 / 255.0))[..., None]
+    return (pixels.astype(np.float32) / np.float32(255.0))[..., None]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ml.data import CLASSES, DEFAULT_DATA, MANIFEST, load_pixels, read_manifest
 from ml.metrics import classification_report
-from ml.preprocess import INPUT_SIZE
+from ml.preprocess import INPUT_SIZE, pixels_to_input
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
           .map(lambda i: (augment(tf.cast(tf.gather(train_images, i), tf.float32)[..., None] / 255.0),
                           tf.gather(onehot, i)), num_parallel_calls=1)
           .prefetch(2))
-    val_inputs = va_x.astype(np.float32)[..., None] / 255.0
+    val_inputs = pixels_to_input(va_x)
 
     net = build_model()
     model = keras.Model(net.input, net.outputs[0])

@@ -1,0 +1,30 @@
+"""The committed model, measured again on the committed validation split."""
+
+import pytest
+
+from ml.data import CLASSES
+from ml.evaluate import evaluate
+
+
+@pytest.fixture(scope="module")
+def validation_report(data_root, manifest):
+    return evaluate(data_root, [e for e in manifest if e.split == "val"])
+
+
+def test_it_reproduces_the_model_cards_figures(validation_report, classifier):
+    card = classifier.card["metrics"]
+    assert validation_report["n"] == sum(card["per_class"][c]["support"] for c in CLASSES)
+    assert validation_report["unreadable"] == 0
+    assert validation_report["accuracy"] == pytest.approx(card["accuracy"], abs=1e-3)
+    assert validation_report["macro_f1"] == pytest.approx(card["macro_f1"], abs=1e-3)
+    assert validation_report["confusion"] == card["confusion"]
+
+
+def test_it_meets_the_accuracy_bar_on_validation(validation_report):
+    assert validation_report["accuracy"] >= 0.93
+    assert validation_report["macro_f1"] >= 0.92
+    assert min(validation_report["recall"].values()) >= 0.88
+
+
+def test_its_confidences_are_calibrated_on_validation(validation_report):
+    assert validation_report["ece"] <= 0.03
