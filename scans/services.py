@@ -98,6 +98,7 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
             #  The same file arrived twice at once; the first one wins.
             existing = find_duplicate(user, checked.sha256)
             if existing:
+                log.info("simultaneous duplicate upload by user %s; kept scan %s", user.pk, existing.pk)
                 return Submission(existing, created=False)
         raise
     return Submission(scan, created=True)
