@@ -65,7 +65,7 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
         result = get_classifier().classify([checked.image])[0]
     except Exception as exc:
         log.exception("inference failed for an upload by user %s", user.pk)
-        raise InferenceFailed("The model could not analyse this image. Nothing was stored; please try again.") from exc
+        raise InferenceFailed("The model could not analyse this image; please try again.") from exc
 
     scan = Scan(
         owner=user,

@@ -79,6 +79,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     except services.InferenceFailed as exc:
         return render(request, template, {**ctx, "error": str(exc), "error_code": "inference_failed"}, status=503)
     if not request.htmx:
+        if not submission.created:
+            messages.info(request, "You uploaded this file before; this is that result, not a new copy.")
         return redirect("scans:detail", pk=submission.scan.pk)
     ctx.update(scan=submission.scan, duplicate=not submission.created, form=UploadForm())
     return render(request, template, ctx)

@@ -84,6 +84,14 @@ def test_it_shows_the_existing_result_for_the_same_file(owner, settings):
     assert len(stored_files(settings)) == 1
 
 
+def test_without_javascript_a_duplicate_goes_to_the_earlier_scan_with_a_note(owner):
+    client = client_for(owner)
+    first = upload(client, png(200, seed=8), htmx=False)
+    again = upload(client, png(200, seed=8), name="other.png", htmx=False)
+    assert first["Location"] == again["Location"]
+    assert "You uploaded this file before" in client.get(again["Location"]).content.decode()
+
+
 def test_the_same_file_from_another_user_is_their_own_scan(owner, colleague):
     upload(client_for(owner), png(200, seed=6))
     upload(client_for(colleague), png(200, seed=6))
