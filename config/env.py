@@ -45,3 +45,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_PERIODS = ("s", "sec", "m", "min", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate such as 120/min (periods: s, m, h, d, or sec, min, hour, day)."""
+    raw = os.environ.get(name, default).strip()
+    count, _, period = raw.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in _PERIODS):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 120/min (per s, min, hour or day), not {raw!r}")
+    return raw

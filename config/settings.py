@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "scans",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +116,47 @@ MAX_IMAGE_SIDE = env_int("MAX_IMAGE_SIDE", 8192, minimum=MIN_IMAGE_SIDE)
 HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)
+
+#  The API (api/): tokens, throttling, pagination. Throttle counts live in the cache, which is per
+#  process until a shared cache is configured.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "URL_FORMAT_OVERRIDE": None,
+}
+API_THROTTLE_RATES = {
+    "user": env_rate("API_THROTTLE_USER", "600/min"),
+    "upload": env_rate("API_THROTTLE_UPLOAD", "60/min"),
+    "login": env_rate("API_THROTTLE_LOGIN", "10/min"),
+}
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", HISTORY_PAGE_SIZE, minimum=1)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=API_PAGE_SIZE)
+API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", 20, minimum=1)
+API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 20, minimum=1)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "NeuroLens API",
+    "DESCRIPTION": "Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 if PRODUCTION:

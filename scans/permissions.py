@@ -40,3 +40,7 @@ def get_scan_for_user(user, pk: int) -> Scan:
         return visible_scans(user).get(pk=pk)
     except Scan.DoesNotExist:
         raise Http404("No such scan") from None
+
+
+def can_delete(user, scan: Scan) -> bool:
+    return user.is_staff or scan.owner_id == user.pk

@@ -1,0 +1,1 @@
+"""The REST API (DRF): /api/v1/ and the prototype's calls under /api/."""

@@ -1,0 +1,184 @@
+"""The prototype's calls under /api/, kept with their paths, field names and shapes.
+
+Uploads go through the same submit_scan as every other upload, so each is stored and owned by
+the caller. Timestamps are UTC without an offset, as the prototype sent them.
+"""
+
+from datetime import UTC
+
+from django.conf import settings
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, parser_classes, permission_classes, throttle_classes
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from api.errors import ApiError, ErrorDetailSerializer, error_body, errors
+from api.filters import FILTER_PARAMETERS, filtered_scans
+from api.pagination import Pagination
+from api.statistics import HISTOGRAM_BINS, confidence_histogram, daily_counts, summary
+from api.throttles import UploadThrottle, UserThrottle
+from api.views.meta import classifier
+from api.views.scans import CanUpload, upload
+from ml.infer import CLASSES, DISPLAY_NAMES
+from scans import services
+from scans.ingest import ScanRejected
+
+TAG = ["prototype"]
+NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
+
+
+def _names(field) -> dict:
+    return {name: field() for name in NAMES}
+
+
+PrototypeProbabilities = inline_serializer("PrototypeProbabilities", _names(serializers.FloatField))
+
+
+def _prediction_fields() -> dict:
+    return {
+        "prediction": serializers.ChoiceField(choices=NAMES),
+        "confidence": serializers.FloatField(help_text="A fraction, 0 to 1."),
+        "all_predictions": PrototypeProbabilities.__class__(),
+        "timestamp": serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS."),
+    }
+
+
+PredictSerializer = inline_serializer("PrototypePrediction", _prediction_fields())
+
+
+def stamp(moment) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if moment else None
+
+
+def prediction_body(scan) -> dict:
+    p = scan.prediction
+    return {"prediction": DISPLAY_NAMES[p.label], "confidence": p.confidence,
+            "all_predictions": {DISPLAY_NAMES[c]: v for c, v in p.probabilities.items()},
+            "timestamp": stamp(p.created)}
+
+
+@extend_schema(tags=TAG, summary="The four class names",
+               responses={200: inline_serializer("PrototypeClasses", {
+                   "classes": serializers.ListField(child=serializers.CharField())}), **errors()})
+@api_view(["GET"])
+def classes(request):
+    return Response({"classes": NAMES})
+
+
+@extend_schema(tags=TAG, summary="Classify one image (stored as a scan of yours)",
+               request=inline_serializer("PrototypeUpload", {"image": serializers.FileField()}),
+               responses={200: PredictSerializer, **errors(400, 403, 413, 415, 503)})
+@api_view(["POST"])
+@permission_classes([IsAuthenticated, CanUpload])
+@throttle_classes([UserThrottle, UploadThrottle])
+@parser_classes([MultiPartParser])
+def predict(request):
+    return Response(prediction_body(upload(request).scan))
+
+
+BatchError = inline_serializer("PrototypeBatchError", {
+    "filename": serializers.CharField(), "error": ErrorDetailSerializer()})
+BatchItems = PolymorphicProxySerializer(
+    component_name="PrototypeBatchItem", serializers=[PredictSerializer.__class__, BatchError.__class__],
+    resource_type_field_name=None, many=True)
+
+
+def _batch_item(request, file) -> dict:
+    try:
+        return prediction_body(services.submit_scan(request.user, file).scan)
+    except ScanRejected as exc:
+        return {"filename": file.name, **error_body(exc.code, exc.message, "images")}
+    except services.InferenceFailed as exc:
+        return {"filename": file.name, **error_body("inference_failed", str(exc), "images")}
+
+
+@extend_schema(tags=TAG, summary="Classify several images (field `images`, repeated)",
+               request=inline_serializer("PrototypeBatchUpload", {
+                   "images": serializers.ListField(child=serializers.FileField())}),
+               responses={200: BatchItems, **errors(400, 403, 413, 415)})
+@api_view(["POST"])
+@permission_classes([IsAuthenticated, CanUpload])
+@throttle_classes([UserThrottle, UploadThrottle])
+@parser_classes([MultiPartParser])
+def predict_batch(request):
+    files = request.FILES.getlist("images")
+    if not files:
+        raise ApiError(400, "required", "Send one or more files in the field 'images'.", "images")
+    if len(files) > settings.API_BATCH_MAX_FILES:
+        raise ApiError(400, "too_many_files", f"At most {settings.API_BATCH_MAX_FILES} files per batch.", "images")
+    return Response([_batch_item(request, f) for f in files])
+
+
+@extend_schema(tags=TAG, summary="Architecture and training details",
+               responses={200: inline_serializer("PrototypeModelInfo", {
+                   "name": serializers.CharField(), "version": serializers.CharField(),
+                   "architecture": serializers.CharField(), "parameters": serializers.IntegerField(allow_null=True),
+                   "input_shape": serializers.ListField(child=serializers.IntegerField()),
+                   "classes": serializers.ListField(child=serializers.CharField()),
+                   "training": serializers.DictField(), "data": serializers.DictField(),
+                   "metrics": serializers.DictField()}), **errors(503)})
+@api_view(["GET"])
+def model_info(request):
+    card = classifier().card
+    return Response({"name": card.get("name", ""), "version": card["version"],
+                     "architecture": card.get("architecture", ""), "parameters": card.get("parameters"),
+                     "input_shape": (card.get("input") or {}).get("size", []), "classes": NAMES,
+                     "training": card.get("training") or {}, "data": card.get("data") or {},
+                     "metrics": card.get("metrics") or {}})
+
+
+HistoryItems = inline_serializer("PrototypeHistoryItem", {
+    "id": serializers.IntegerField(), "filename": serializers.CharField(), **_prediction_fields()}, many=True)
+
+
+class History(ListAPIView):
+    pagination_class = Pagination
+    serializer_class = None
+
+    def get_queryset(self):
+        return filtered_scans(self.request)
+
+    @extend_schema(tags=TAG, summary="Your prediction history, newest first", parameters=FILTER_PARAMETERS,
+                   responses={200: HistoryItems, **errors(400, 404)})
+    def get(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            [{"id": s.pk, "filename": s.original_name, **prediction_body(s)} for s in page])
+
+
+@extend_schema(tags=TAG, summary="The data behind the dashboard charts", parameters=FILTER_PARAMETERS,
+               responses={200: inline_serializer("PrototypeCharts", {
+                   "class_distribution": inline_serializer("PrototypeClassCounts", _names(serializers.IntegerField)),
+                   "confidence_histogram": inline_serializer("PrototypeHistogram", {
+                       "bins": serializers.ListField(child=serializers.CharField()),
+                       "counts": serializers.ListField(child=serializers.IntegerField())}),
+                   "daily_counts": serializers.ListField(child=serializers.DictField())}), **errors(400)})
+@api_view(["GET"])
+def charts(request):
+    scans = filtered_scans(request)
+    bins = [f"{i * 100 // HISTOGRAM_BINS}-{(i + 1) * 100 // HISTOGRAM_BINS}%" for i in range(HISTOGRAM_BINS)]
+    return Response({
+        "class_distribution": {DISPLAY_NAMES[c]: n for c, n in summary(scans)["by_label"].items()},
+        "confidence_histogram": {"bins": bins, "counts": confidence_histogram(scans)},
+        "daily_counts": daily_counts(scans),
+    })
+
+
+@extend_schema(tags=TAG, summary="The statistical summary", parameters=FILTER_PARAMETERS,
+               responses={200: inline_serializer("PrototypeStatistics", {
+                   "total_predictions": serializers.IntegerField(),
+                   "class_counts": inline_serializer("PrototypeStatCounts", _names(serializers.IntegerField)),
+                   "average_confidence": serializers.FloatField(allow_null=True),
+                   "out_of_scope": serializers.IntegerField(),
+                   "first_prediction": serializers.CharField(allow_null=True),
+                   "last_prediction": serializers.CharField(allow_null=True)}), **errors(400)})
+@api_view(["GET"])
+def statistics(request):
+    s = summary(filtered_scans(request))
+    return Response({"total_predictions": s["total"],
+                     "class_counts": {DISPLAY_NAMES[c]: n for c, n in s["by_label"].items()},
+                     "average_confidence": s["mean_confidence"], "out_of_scope": s["out_of_scope"],
+                     "first_prediction": stamp(s["first"]), "last_prediction": stamp(s["last"])})

@@ -1,0 +1,144 @@
+"""Scans and predictions: the same services and visibility rules as the pages."""
+
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework import permissions as drf_permissions
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.errors import ApiError, errors, rejected
+from api.filters import FILTER_PARAMETERS, filtered_scans
+from api.pagination import Pagination
+from api.serializers import PredictionSerializer, ScanSerializer, UploadResultSerializer, UploadSerializer
+from api.throttles import UploadThrottle, UserThrottle
+from scans import permissions, services
+from scans.heatmaps import heatmap_png
+from scans.ingest import ScanRejected
+from scans.models import Prediction
+
+TAG = ["scans"]
+
+
+class CanUpload(drf_permissions.BasePermission):
+    message = "Your account has no role that may upload scans."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method != "POST" or permissions.can_upload(request.user)
+
+
+def upload(request, field: str = "image") -> services.Submission:
+    """Validate the multipart form and submit the scan; errors come out as ApiError."""
+    data = UploadSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        return services.submit_scan(request.user, data.validated_data["image"],
+                                    data.validated_data["patient_ref"], data.validated_data["note"])
+    except ScanRejected as exc:
+        raise rejected(exc, field) from None
+
+
+class ScanList(generics.ListAPIView):
+    serializer_class = ScanSerializer
+    pagination_class = Pagination
+    permission_classes = [drf_permissions.IsAuthenticated, CanUpload]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return filtered_scans(self.request)
+
+    def get_throttles(self):
+        return [UserThrottle(), UploadThrottle()] if self.request.method == "POST" else [UserThrottle()]
+
+    @extend_schema(tags=TAG, summary="List visible scans", parameters=FILTER_PARAMETERS,
+                   description="Your scans (every scan for reviewers and administrators), filtered and "
+                               "ordered like the history page.",
+                   responses={200: ScanSerializer(many=True), **errors(400, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=TAG, summary="Upload and classify a scan", request=UploadSerializer,
+                   description="Stores the image and the model's prediction. Uploading the same file again "
+                               "returns the existing scan with 200 and `duplicate: true`.",
+                   responses={201: UploadResultSerializer, 200: UploadResultSerializer,
+                              **errors(400, 403, 413, 415, 503)})
+    def post(self, request, *args, **kwargs):
+        submission = upload(request)
+        body = {**ScanSerializer(submission.scan, context={"request": request}).data,
+                "duplicate": not submission.created}
+        return Response(body, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+
+
+class ScanDetail(APIView):
+    @extend_schema(tags=TAG, summary="One scan with its prediction", responses={200: ScanSerializer, **errors(404)})
+    def get(self, request, pk: int):
+        scan = permissions.get_scan_for_user(request.user, pk)
+        return Response(ScanSerializer(scan, context={"request": request}).data)
+
+    @extend_schema(tags=TAG, summary="Delete a scan, its image and its result",
+                   description="Only the owner or an administrator may delete.",
+                   responses={204: OpenApiResponse(description="Deleted."), **errors(403, 404)})
+    def delete(self, request, pk: int):
+        scan = permissions.get_scan_for_user(request.user, pk)
+        if not permissions.can_delete(request.user, scan):
+            raise ApiError(403, "permission_denied", "Only the scan's owner or an administrator may delete it.")
+        services.delete_scan(scan)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+IMAGE_RESPONSES = {(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"): OpenApiTypes.BINARY}
+
+
+@extend_schema(tags=TAG, summary="The uploaded image", responses={**IMAGE_RESPONSES, **errors(404)})
+class ScanImage(APIView):
+    def get(self, request, pk: int):
+        scan = permissions.get_scan_for_user(request.user, pk)
+        response = FileResponse(scan.image.open("rb"), content_type=f"image/{scan.format.lower()}")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+@extend_schema(tags=TAG, summary="Heat map of the regions behind the prediction",
+               description="A class-activation map of the predicted class, coloured and laid over the image, "
+                           "as a PNG the size of the image. Computed on request.",
+               responses={(200, "image/png"): OpenApiTypes.BINARY, **errors(404, 503)})
+class ScanHeatmap(APIView):
+    throttle_classes = [UserThrottle, UploadThrottle]
+
+    def get(self, request, pk: int):
+        scan = permissions.get_scan_for_user(request.user, pk)
+        response = HttpResponse(heatmap_png(scan), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+def visible_predictions(request):
+    return Prediction.objects.filter(scan__in=filtered_scans(request).values("pk")).select_related("scan")
+
+
+class PredictionList(generics.ListAPIView):
+    serializer_class = PredictionSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self):
+        return visible_predictions(self.request).order_by("-created", "-id")
+
+    @extend_schema(tags=["predictions"], summary="List visible predictions",
+                   description="Filtered like the history page (by their scans); newest first.",
+                   parameters=[p for p in FILTER_PARAMETERS if p.name != "sort"],
+                   responses={200: PredictionSerializer(many=True), **errors(400, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PredictionDetail(APIView):
+    @extend_schema(tags=["predictions"], summary="One prediction", responses={200: PredictionSerializer,
+                                                                            **errors(404)})
+    def get(self, request, pk: int):
+        visible = Prediction.objects.filter(scan__in=permissions.visible_scans(request.user).values("pk"))
+        prediction = visible.filter(pk=pk).first()
+        if prediction is None:
+            raise ApiError(404, "not_found", "No such prediction.")
+        return Response(PredictionSerializer(prediction).data)

@@ -1,0 +1,44 @@
+"""Heat maps: where in the image the model looked for its prediction.
+
+Computed from the stored file on request for now; the heat-map issue will store them.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+from PIL import Image
+
+from ml.infer import get_classifier
+from ml.preprocess import load_image, to_grayscale_uint8
+from scans.models import Scan
+from scans.services import InferenceFailed
+
+log = logging.getLogger(__name__)
+
+
+def heatmap_png(scan: Scan) -> bytes:
+    """The class-activation map of the predicted class laid over the image, as a PNG of its size."""
+    try:
+        with scan.image.open("rb") as fh:
+            image = load_image(fh.read(), draft=False)
+        heat = get_classifier().classify([image], heatmaps=True)[0].heatmap
+    except Exception as exc:
+        log.exception("heat map failed for scan %s", scan.pk)
+        raise InferenceFailed("The heat map could not be computed; please try again.") from exc
+    return overlay_png(to_grayscale_uint8(image), heat)
+
+
+def overlay_png(gray: Image.Image, heat: np.ndarray) -> bytes:
+    """Black -> red -> yellow, more opaque where the activation is higher, over the grey image."""
+    if gray.size != (heat.shape[1], heat.shape[0]):  # an EXIF rotation the model undid
+        gray = gray.resize((heat.shape[1], heat.shape[0]))
+    colour = np.stack([np.clip(heat * 2, 0, 1), np.clip(heat * 2 - 1, 0, 1), np.zeros_like(heat)], axis=-1)
+    base = np.asarray(gray.convert("RGB"), np.float32) / 255
+    alpha = (0.6 * heat)[..., None]
+    pixels = np.clip(((1 - alpha) * base + alpha * colour) * 255, 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buf, "PNG")
+    return buf.getvalue()
