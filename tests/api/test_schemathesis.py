@@ -33,10 +33,11 @@ def test_the_schema_holds_under_generated_requests(loopback_server, owner, colle
     for seed in range(3):
         make_scan(owner, name=f"own-{seed}.png", seed=seed)
     make_scan(colleague, name="theirs.png", seed=9)
+    #  One worker: schemathesis' threads can trip a CPython 3.11 bug ("AST constructor recursion depth mismatch").
     command = [
         CLI, "run", f"{loopback_server.url}/api/schema/", "--header", f"Authorization: {key}",
         "--checks", "all", "--exclude-checks", "positive_data_acceptance,use_after_free,ensure_resource_availability",
-        "--max-examples", "8", "--phases", "examples,coverage,fuzzing", "--workers", "2", "--seed", "1",
+        "--max-examples", "8", "--phases", "examples,coverage,fuzzing", "--workers", "1", "--seed", "1",
         "--request-timeout", "30", "--no-shrink", "--suppress-health-check", "all",
     ]
     run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path)

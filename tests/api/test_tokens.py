@@ -110,3 +110,13 @@ def test_an_administrator_manages_tokens_with_manage_py(owner, capsys):
         call_command("api_token", "revoke", str(token.pk))
     with pytest.raises(CommandError, match="No user"):
         call_command("api_token", "create", "ghost")
+
+
+def test_administrators_see_and_revoke_tokens_in_the_admin_but_not_their_hashes(owner, staff):
+    token, key = create_token(owner, "lab")
+    client = client_for(staff)
+    listing = client.get("/admin/api/apitoken/").content.decode()
+    assert "lab" in listing and token.prefix in listing and token.key_hash not in listing
+    assert client.get("/admin/api/apitoken/add/").status_code == 403
+    client.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
+    assert not works(key)
