@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "scans",
     "api",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +69,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "scans.context_processors.roles",
+                "analytics.context_processors.analytics",
             ],
         },
     },
@@ -157,6 +159,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+#  Analytics (analytics/): Chart.js comes from this address, checked against this SRI hash (empty:
+#  no check); a hospital without internet points it at its own copy.
+CHARTJS_URL = env_str("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.js")
+CHARTJS_INTEGRITY = env_str(
+    "CHARTJS_INTEGRITY", "sha384-lm7tNiW/3uF4tLujoEeoR94zIODe3hCWqRtW0UgxpQE3QslzOhlD22UqQk1tSBhB")
+#  A prediction below this confidence (per cent) counts as low-confidence in the statistics.
+ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
+if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
+    raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 if PRODUCTION:

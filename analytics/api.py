@@ -1,0 +1,71 @@
+"""/api/v1/analytics/: the statistics and the chart data, with the dashboard's filters."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from analytics import access, reports
+from analytics.filters import AnalyticsFilterForm
+
+PARAMETERS = [OpenApiParameter(name, str, OpenApiParameter.QUERY, description=text) for name, text in [
+    ("date_from", "On or after this day (YYYY-MM-DD)."), ("date_to", "On or before this day (YYYY-MM-DD)."),
+    ("label", "Only this predicted class."), ("model_version", "Only this model version."),
+    ("min_confidence", "Confidence at least this many per cent (0-100)."),
+    ("user", "Only this user's scans (administrators only)."), ("period", "Timeline by day or week (charts)."),
+]]
+
+_share = serializers.FloatField(allow_null=True, help_text="0 to 1; null when there is nothing to divide by")
+Statistics = inline_serializer("AnalyticsStatistics", {
+    "total": serializers.IntegerField(), "out_of_scope": serializers.IntegerField(), "out_of_scope_share": _share,
+    "low_confidence": serializers.IntegerField(), "low_confidence_share": _share,
+    "low_confidence_threshold": serializers.FloatField(), "mean_confidence": serializers.FloatField(allow_null=True),
+    "median_confidence": serializers.FloatField(allow_null=True),
+    "first": serializers.DateTimeField(allow_null=True), "last": serializers.DateTimeField(allow_null=True),
+    "by_class": inline_serializer("AnalyticsClass", {
+        "label": serializers.CharField(), "name": serializers.CharField(), "count": serializers.IntegerField(),
+        "share": _share, "mean_confidence": serializers.FloatField(allow_null=True),
+        "median_confidence": serializers.FloatField(allow_null=True), "low_confidence": serializers.IntegerField(),
+        "low_confidence_share": _share, "out_of_scope": serializers.IntegerField()}, many=True),
+    "per_day": inline_serializer("AnalyticsDay", {
+        "date": serializers.DateField(), "count": serializers.IntegerField()}, many=True),
+    "busiest_users": inline_serializer("AnalyticsUser", {
+        "username": serializers.CharField(), "scans": serializers.IntegerField(),
+        "active_days": serializers.IntegerField(), "per_active_day": serializers.FloatField()},
+        many=True, required=False, help_text="Administrators only."),
+})
+
+
+def _predictions(request):
+    if not access.can_view(request.user):
+        raise exceptions.PermissionDenied("Your account has no role that may see the analytics.")
+    form = AnalyticsFilterForm(request.query_params, viewer=request.user)
+    if form.is_bound and not form.is_valid():
+        raise exceptions.ValidationError({k: list(v) for k, v in form.errors.items()})
+    return form, form.filter(access.visible_predictions(request.user))
+
+
+@extend_schema(tags=["analytics"], summary="Totals, per-class figures and scans per day", parameters=PARAMETERS,
+               responses={200: Statistics})
+@api_view(["GET"])
+def statistics(request):
+    _, preds = _predictions(request)
+    return Response(reports.statistics(preds, request.user))
+
+
+@extend_schema(tags=["analytics"], summary="The dashboard's charts: Chart.js configurations and tables",
+               parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def charts(request):
+    form, preds = _predictions(request)
+    return Response(reports.dashboard(preds, request.user, form.timeline_period))
+
+
+#  API views answer 401 themselves rather than redirecting to the login page.
+urlpatterns = [
+    path("statistics", login_not_required(statistics), name="analytics-statistics"),
+    path("charts", login_not_required(charts), name="analytics-charts"),
+]

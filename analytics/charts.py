@@ -1,0 +1,104 @@
+"""Chart.js configurations and the tables beside them, built from the grouped rows of queries.py."""
+
+from __future__ import annotations
+
+from analytics import queries
+from ml.infer import CLASSES, DISPLAY_NAMES
+
+COLOURS = {"glioma": "#e8590c", "meningioma": "#4dabf7", "notumor": "#69db7c", "pituitary": "#cc5de8"}
+NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.1%}"
+
+
+def _chart(id_: str, title: str, summary: str, config: dict | None, head: list, rows: list, empty: str = "") -> dict:
+    return {"id": id_, "config_id": f"chart-{id_}-config", "title": title, "summary": summary, "config": config,
+            "table": {"head": head, "rows": rows}, "empty": empty}
+
+
+def _bar(labels: list, datasets: list, stacked: bool = False, **options) -> dict:
+    scales = {"x": {"stacked": stacked}, "y": {"stacked": stacked, "beginAtZero": True}}
+    return {"type": "bar", "data": {"labels": labels, "datasets": datasets},
+            "options": {"animation": False, "maintainAspectRatio": False, "scales": scales, **options}}
+
+
+def _by_class(values: dict[str, list]) -> list[dict]:
+    return [{"label": DISPLAY_NAMES[c], "data": values[c], "backgroundColor": COLOURS[c]} for c in CLASSES]
+
+
+def classes_chart(stats: list[dict]) -> dict:
+    counts = [s["count"] for s in stats]
+    config = {"type": "doughnut", "options": {"animation": False, "maintainAspectRatio": False},
+              "data": {"labels": NAMES, "datasets": [{"data": counts, "backgroundColor": list(COLOURS.values())}]}}
+    rows = [[DISPLAY_NAMES[s["label"]], s["count"], _pct(s["share"])] for s in stats]
+    top = max(stats, key=lambda s: s["count"])
+    summary = f"Most frequent: {DISPLAY_NAMES[top['label']]} ({_pct(top['share'])})." if top["count"] else ""
+    return _chart("classes", "Class distribution", summary, config, ["Class", "Predictions", "Share"], rows,
+                  "" if sum(counts) else "No predictions match these filters.")
+
+
+def confidence_chart(hist: dict[str, list[int]]) -> dict:
+    bins = queries.HISTOGRAM_BINS
+    labels = [f"{i * 100 // bins}–{(i + 1) * 100 // bins}%" for i in range(bins)]
+    rows = [[labels[i], *(hist[c][i] for c in CLASSES)] for i in range(bins)]
+    empty = "" if any(any(v) for v in hist.values()) else "No predictions match these filters."
+    return _chart("confidence", "Confidence by class", "How sure the model was, per predicted class.",
+                  _bar(labels, _by_class(hist), stacked=True), ["Confidence", *NAMES], rows, empty)
+
+
+def timeline_chart(slots: list[dict], period: str) -> dict:
+    labels = [s["start"].isoformat() for s in slots]
+    data = {c: [s["counts"][c] for s in slots] for c in CLASSES}
+    rows = [[s["start"].isoformat(), *(s["counts"][c] for c in CLASSES), s["total"]] for s in slots]
+    busiest = max(slots, key=lambda s: s["total"], default=None)
+    summary = f"Busiest {period}: {busiest['start']:%d %b %Y} ({busiest['total']} scans)." if busiest else ""
+    return _chart("timeline", f"Scans per {period}, by class", summary,
+                  _bar(labels, _by_class(data), stacked=True), [period.capitalize(), *NAMES, "Total"], rows,
+                  "" if slots else "No predictions match these filters.")
+
+
+def out_of_scope_chart(slots: list[dict], totals: dict, period: str) -> dict:
+    labels = [s["start"].isoformat() for s in slots]
+    shares = [None if s["out_of_scope_share"] is None else round(100 * s["out_of_scope_share"], 2) for s in slots]
+    config = {"type": "line", "data": {"labels": labels, "datasets": [
+        {"label": "Out of scope (%)", "data": shares, "borderColor": "#ffd43b", "backgroundColor": "#ffd43b"}]},
+        "options": {"animation": False, "maintainAspectRatio": False, "scales": {"y": {"beginAtZero": True}}}}
+    rows = [[s["start"].isoformat(), s["out_of_scope"], s["total"], _pct(s["out_of_scope_share"])] for s in slots]
+    summary = f"{totals['out_of_scope']} of {totals['total']} images were out of scope ({_pct(totals['out_of_scope_share'])})."
+    return _chart("out-of-scope", "Out-of-scope rate", summary, config,
+                  [period.capitalize(), "Out of scope", "Scans", "Rate"], rows, "" if slots else "No predictions.")
+
+
+def inference_chart(versions: list[dict]) -> dict:
+    labels = [v["model_version"] for v in versions]
+    datasets = [{"label": "p50 (ms)", "data": [v["p50_ms"] for v in versions], "backgroundColor": "#4dabf7"},
+                {"label": "p95 (ms)", "data": [v["p95_ms"] for v in versions], "backgroundColor": "#e8590c"}]
+    rows = [[v["model_version"], v["count"], v["p50_ms"], v["p95_ms"], f"{v['first']:%Y-%m-%d}", f"{v['last']:%Y-%m-%d}"]
+            for v in versions]
+    summary = f"{len(versions)} model version(s) in use." if versions else ""
+    return _chart("inference", "Model versions and inference time", summary, _bar(labels, datasets),
+                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First", "Last"], rows,
+                  "" if versions else "No predictions.")
+
+
+def users_chart(users: list[dict]) -> dict:
+    labels = [u["username"] for u in users]
+    datasets = [{"label": "Scans", "data": [u["scans"] for u in users], "backgroundColor": "#20c997"}]
+    rows = [[u["username"], u["scans"], u["active_days"], u["per_active_day"]] for u in users]
+    return _chart("users", "Scans per user", "The ten busiest users.", _bar(labels, datasets, indexAxis="y"),
+                  ["User", "Scans", "Active days", "Scans per active day"], rows, "" if users else "No predictions.")
+
+
+def agreement_chart(agreement: dict | None) -> dict:
+    if not agreement or not agreement["reviewed"]:
+        return _chart("agreement", "Model and reviewer agreement", "", None, [], [],
+                      "No reviews yet: once reviewers confirm or correct results, their agreement with the model shows here.")
+    m = agreement["matrix"]
+    datasets = [{"label": f"Reviewer: {DISPLAY_NAMES[r]}", "data": [m[c][r] for c in CLASSES],
+                 "backgroundColor": COLOURS[r]} for r in CLASSES]
+    rows = [[DISPLAY_NAMES[c], *(m[c][r] for r in CLASSES)] for c in CLASSES]
+    summary = f"Reviewers agreed with the model on {agreement['agreed']} of {agreement['reviewed']} ({_pct(agreement['rate'])})."
+    return _chart("agreement", "Model and reviewer agreement", summary, _bar(NAMES, datasets, stacked=True),
+                  ["Model \\ reviewer", *NAMES], rows)

@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from analytics import access, export, reports
+from analytics.filters import filtered_predictions
+
+
+def _allowed(request: HttpRequest) -> None:
+    if not access.can_view(request.user):
+        raise PermissionDenied("Your account has no role that may see the analytics.")
+
+
+def _template(request: HttpRequest, template: str, name: str) -> str:
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"{template}#{name}"
+    return template
+
+
+def _context(request: HttpRequest, form) -> dict:
+    return {"form": form, "query": request.GET.urlencode(), "sees_everything": access.sees_everything(request.user)}
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    form, preds = filtered_predictions(request)
+    ctx = {**_context(request, form), **reports.dashboard(preds, request.user, form.timeline_period),
+           "chartjs_url": settings.CHARTJS_URL, "chartjs_integrity": settings.CHARTJS_INTEGRITY}
+    return render(request, _template(request, "analytics/dashboard.html", "results"), ctx)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def statistics(request: HttpRequest) -> HttpResponse:
+    _allowed(request)
+    form, preds = filtered_predictions(request)
+    ctx = {**_context(request, form), "stats": reports.statistics(preds, request.user)}
+    return render(request, _template(request, "analytics/statistics.html", "results"), ctx)
+
+
+def _streamed(chunks, content_type: str, extension: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    name = f"neurolens-predictions-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _allowed(request)
+    _, preds = filtered_predictions(request)
+    return _streamed(export.csv_chunks(preds, request.user), "text/csv; charset=utf-8", "csv")
+
+
+@require_GET
+def export_json(request: HttpRequest) -> StreamingHttpResponse:
+    _allowed(request)
+    _, preds = filtered_predictions(request)
+    return _streamed(export.json_chunks(preds, request.user), "application/json", "json")

@@ -1,0 +1,86 @@
+"""The dashboard page: every chart with its table, HTMX fragments, filters kept in the URL,
+Chart.js from the configured address, and the agreement chart's 'no reviews yet' state."""
+
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def page(user, htmx: bool = False, **params):
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client_for(user).get(reverse("analytics:dashboard"), params, headers=headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def configs(html: str) -> dict[str, dict]:
+    found = re.findall(r'<script id="chart-([a-z-]+)-config" type="application/json">(.*?)</script>', html, re.S)
+    return {name: json.loads(body) for name, body in found}
+
+
+def test_every_chart_has_a_configuration_and_a_table(known, staff):
+    html = page(staff)
+    assert set(configs(html)) == {"classes", "confidence", "timeline", "out-of-scope", "inference", "users"}
+    assert html.count('<canvas id="chart-') == 6 and html.count("<caption") == 6
+    assert 'data-testid="totals">6 predictions' in html
+
+
+def test_the_charts_carry_the_hand_computed_figures(known, staff):
+    charts = configs(page(staff, period="day"))
+    assert charts["classes"]["data"]["datasets"][0]["data"] == [3, 1, 1, 1]
+    assert charts["confidence"]["data"]["datasets"][0]["data"] == [0, 0, 0, 0, 0, 1, 1, 0, 0, 1]
+    assert len(charts["timeline"]["data"]["labels"]) == 10
+    assert charts["out-of-scope"]["data"]["datasets"][0]["data"][8] == 50.0
+    assert charts["inference"]["data"]["datasets"][1]["data"] == [29.0, 59.0]
+    assert charts["users"]["data"]["labels"] == ["owner", "colleague"]
+
+
+def test_the_agreement_chart_says_there_are_no_reviews_yet(known, researcher):
+    html = page(researcher)
+    assert "No reviews yet" in html and "chart-agreement-config" not in html
+
+
+def test_an_htmx_request_gets_only_the_results_fragment(known, researcher):
+    fragment = page(researcher, htmx=True, label="glioma")
+    assert "<html" not in fragment and 'id="filters"' not in fragment
+    assert 'data-testid="totals">3 predictions' in fragment
+    assert 'href="/analytics/export.csv?label=glioma"' in fragment
+
+
+def test_the_filters_are_in_the_url_and_the_form(known, researcher):
+    html = page(researcher, label="meningioma", min_confidence="50", period="day")
+    assert 'hx-push-url="true"' in html and '<option value="meningioma" selected>' in html
+    assert 'value="50"' in html and '<option value="day" selected>' in html
+
+
+def test_nothing_to_show_is_said_in_words(db, researcher):
+    html = page(researcher)
+    assert "0 predictions" in html and "No predictions match these filters." in html
+    assert "<canvas" not in html
+
+
+def test_chartjs_comes_from_the_setting_with_its_integrity_hash(known, researcher, settings):
+    html = page(researcher)
+    assert f'src="{settings.CHARTJS_URL}" integrity="{settings.CHARTJS_INTEGRITY}" crossorigin="anonymous"' in html
+    settings.CHARTJS_URL, settings.CHARTJS_INTEGRITY = "/static/vendor/chart.umd.js", ""
+    html = page(researcher)
+    assert 'src="/static/vendor/chart.umd.js" crossorigin="anonymous"' in html and "integrity" not in html
+
+
+def test_the_statistics_page_shows_the_figures(known, staff):
+    html = client_for(staff).get(reverse("analytics:statistics")).content.decode()
+    assert '<dt class="col-sm-4">Predictions</dt><dd class="col-sm-8">6</dd>' in html
+    assert "Low confidence (below 60 %)" in html and 'data-testid="busiest-users"' in html
+
+
+def test_the_charts_api_returns_the_same_charts(known, researcher):
+    body = client_for(researcher).get(reverse("analytics-charts"), {"label": "glioma"}).json()
+    assert body["totals"]["total"] == 3
+    assert [c["id"] for c in body["charts"]] == ["classes", "confidence", "timeline", "out-of-scope", "inference",
+                                                 "agreement"]

@@ -1,0 +1,34 @@
+"""The number of SQL queries per page is fixed: it does not grow with the rows."""
+
+import pytest
+from django.urls import reverse
+
+from tests.analytics.conftest import add_prediction
+from tests.helpers import client_for
+
+pytestmark = pytest.mark.django_db
+#  session, user, roles, then the aggregates (staff: no roles query, but the users chart and filter)
+EXPECTED = {
+    ("researcher", "analytics:dashboard"): 5,
+    ("researcher", "analytics:statistics"): 6,
+    ("researcher", "analytics-statistics"): 6,
+    ("staff", "analytics:dashboard"): 6,
+    ("staff", "analytics:statistics"): 7,
+    ("owner", "analytics:dashboard"): 5,
+}
+
+
+def more_rows(owner, colleague, n: int) -> None:
+    for i in range(n):
+        add_prediction(owner if i % 2 else colleague, ("glioma", "pituitary")[i % 2], 0.5 + i / (3 * n), i % 15,
+                       f"v{i % 3}", 5 + i)
+
+
+@pytest.mark.parametrize(("persona", "name"), list(EXPECTED))
+def test_queries_per_page_stay_the_same_as_rows_grow(known, owner, colleague, persona, name, request,
+                                                     django_assert_num_queries):
+    client = client_for(request.getfixturevalue(persona))
+    for _ in range(2):
+        with django_assert_num_queries(EXPECTED[persona, name]):
+            assert client.get(reverse(name), {"label": "glioma", "period": "day"}).status_code == 200
+        more_rows(owner, colleague, 40)
