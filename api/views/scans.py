@@ -1,6 +1,7 @@
 """Scans and predictions: the same services and visibility rules as the pages."""
 
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -68,7 +69,9 @@ class ScanList(generics.ListAPIView):
         submission = upload(request)
         body = {**ScanSerializer(submission.scan, context={"request": request}).data,
                 "duplicate": not submission.created}
-        return Response(body, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK)
+        location = request.build_absolute_uri(reverse("api:scan", args=[submission.scan.pk]))
+        return Response(body, status=status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK,
+                        headers={"Location": location})
 
 
 class ScanDetail(APIView):

@@ -33,6 +33,7 @@ def test_it_classifies_and_stores_an_upload(owner, settings):
     assert p["confidence"] == pytest.approx(max(p["probabilities"].values()))
     assert sum(p["probabilities"].values()) == pytest.approx(1, abs=1e-3)
     assert body["image_url"].endswith(f"/api/v1/scans/{scan.pk}/image")
+    assert response["Location"] == f"http://testserver/api/v1/scans/{scan.pk}"
     assert [f.read_bytes() for f in stored_files(settings)] == [data]
 
 
@@ -143,3 +144,9 @@ def test_methods_a_resource_lacks_get_405(owner):
     client = token_client(owner)
     assert_error(client.put(f"{SCANS}/{scan.pk}"), 405, "method_not_allowed")
     assert_error(client.post(f"{SCANS}/{scan.pk}/image"), 405, "method_not_allowed")
+
+
+def test_an_oversized_form_field_is_a_413_not_a_crash(owner):
+    response = token_client(owner).post(SCANS, {"image": ContentFile(png(), name="a.png"), "note": "x" * 3_000_000})
+    assert_error(response, 413, "request_too_large")
+    assert not Scan.objects.exists()
