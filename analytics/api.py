@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from analytics import access, reports
 from analytics.filters import AnalyticsFilterForm
+from api.errors import errors
 
 PARAMETERS = [OpenApiParameter(name, str, OpenApiParameter.QUERY, description=text) for name, text in [
     ("date_from", "On or after this day (YYYY-MM-DD)."), ("date_to", "On or before this day (YYYY-MM-DD)."),
@@ -49,7 +50,7 @@ def _predictions(request):
 
 
 @extend_schema(tags=["analytics"], summary="Totals, per-class figures and scans per day", parameters=PARAMETERS,
-               responses={200: Statistics})
+               responses={200: Statistics, **errors(400, 403)})
 @api_view(["GET"])
 def statistics(request):
     _, preds = _predictions(request)
@@ -57,7 +58,7 @@ def statistics(request):
 
 
 @extend_schema(tags=["analytics"], summary="The dashboard's charts: Chart.js configurations and tables",
-               parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+               parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
 @api_view(["GET"])
 def charts(request):
     form, preds = _predictions(request)
