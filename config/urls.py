@@ -8,6 +8,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("model/", views.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
+    path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/analytics/", include("analytics.api")),
     path("api/", include("api.urls")),
