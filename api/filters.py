@@ -32,5 +32,7 @@ FILTER_PARAMETERS = [
     _param("date_to", OpenApiTypes.DATE, "Uploaded on or before this day (YYYY-MM-DD)."),
     _param("min_confidence", OpenApiTypes.INT, "Confidence at least this many per cent (0-100)."),
     _param("out_of_scope", OpenApiTypes.STR, "yes: out of scope only; no: in scope only.", enum=["yes", "no"]),
+    _param("review", OpenApiTypes.STR, "Only scans with this review status.",
+           enum=["unreviewed", "confirmed", "corrected"]),
     _param("sort", OpenApiTypes.STR, "Order; a leading '-' reverses it. Default -created.", enum=list(SORTS)),
 ]

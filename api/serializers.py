@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from api.models import ApiToken
 from ml.infer import CLASSES, DISPLAY_NAMES
-from scans.models import LABEL_CHOICES, Prediction, Scan
+from scans.models import LABEL_CHOICES, Prediction, Review, Scan
 
 
 class StrictCharField(serializers.CharField):
@@ -38,12 +38,17 @@ class ScanSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username")
     image_url = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
     prediction = PredictionSerializer()
+    review_status = serializers.SerializerMethodField()
+    dicom_meta = serializers.DictField(child=serializers.CharField(), read_only=True,
+                                       help_text="DICOM only: the technical attributes kept after de-identification.")
 
     class Meta:
         model = Scan
         fields = ["id", "created", "owner", "original_name", "format", "width", "height", "size_bytes",
-                  "patient_ref", "note", "image_url", "heatmap_url", "prediction"]
+                  "patient_ref", "note", "image_url", "heatmap_url", "report_url", "prediction", "review_status",
+                  "dicom_meta"]
 
     def _url(self, name: str, scan: Scan) -> str:
         return self.context["request"].build_absolute_uri(reverse(name, args=[scan.pk]))
@@ -53,6 +58,28 @@ class ScanSerializer(serializers.ModelSerializer):
 
     def get_heatmap_url(self, scan: Scan) -> str:
         return self._url("api:scan-heatmap", scan)
+
+    def get_report_url(self, scan: Scan) -> str:
+        return self._url("api:scan-report", scan)
+
+    def get_review_status(self, scan: Scan) -> str:
+        """unreviewed, confirmed or corrected (the scan's current review)."""
+        annotated = getattr(scan, "review_status", None)
+        if annotated:
+            return annotated
+        current = scan.reviews.filter(current=True).values_list("status", flat=True).first()
+        return current or Review.UNREVIEWED
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.get_username")
+    label = serializers.ChoiceField(choices=LABEL_CHOICES, help_text="The class the reviewer stands by.")
+    corrected_label = serializers.CharField(help_text="The corrected class key; empty when confirmed.")
+
+    class Meta:
+        model = Review
+        fields = ["id", "scan", "prediction", "reviewer", "status", "corrected_label", "label", "comment",
+                  "current", "created"]
 
 
 class UploadResultSerializer(ScanSerializer):

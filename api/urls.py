@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.errors import not_found
-from api.views import legacy, meta, results, scans, tokens
+from api.views import clinical, legacy, meta, results, scans, tokens
 
 
 def _public(pattern):
@@ -27,6 +27,11 @@ v1 = [
     path("scans/<int:pk>", scans.ScanDetail.as_view(), name="scan"),
     path("scans/<int:pk>/image", scans.ScanImage.as_view(), name="scan-image"),
     path("scans/<int:pk>/heatmap", scans.ScanHeatmap.as_view(), name="scan-heatmap"),
+    path("scans/<int:pk>/reviews", clinical.scan_reviews, name="scan-reviews"),
+    path("scans/<int:pk>/report.pdf", clinical.scan_report, name="scan-report"),
+    path("patients", clinical.patients, name="patients"),
+    path("patients/report/<path:ref>", clinical.patient_report, name="patient-report"),
+    path("patients/<path:ref>", clinical.patient, name="patient"),
     path("predictions", scans.PredictionList.as_view(), name="predictions"),
     path("predictions/<int:pk>", scans.PredictionDetail.as_view(), name="prediction"),
     path("statistics", results.statistics_view, name="statistics"),

@@ -19,6 +19,14 @@ SECRET_KEY = env_str("SECRET_KEY", "" if PRODUCTION else _DEV_SECRET)
 if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEV_SECRET):
     raise ImproperlyConfigured("PRODUCTION=1 needs SECRET_KEY set to a random string of 50+ characters")
 
+#  Keys the hash that turns a DICOM Patient ID into a pseudonymous patient key. Kept apart from
+#  SECRET_KEY so that rotating the session secret does not split every patient's scans in two.
+PATIENT_KEY_SECRET = env_str("PATIENT_KEY_SECRET", "")
+if PRODUCTION and len(PATIENT_KEY_SECRET) < 32:
+    raise ImproperlyConfigured("PRODUCTION=1 needs PATIENT_KEY_SECRET set to a random string of 32+ characters")
+if not PATIENT_KEY_SECRET:
+    PATIENT_KEY_SECRET = "development-patient-key:" + SECRET_KEY
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -1,12 +1,13 @@
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from scans.models import LABEL_CHOICES
+from scans.models import LABEL_CHOICES, Review
 
 
 class UploadForm(forms.Form):
     #  Empty files pass here so that ingest gives the same message as the API will.
-    image = forms.FileField(label="MRI slice (JPEG or PNG)", allow_empty_file=True)
+    image = forms.FileField(label="MRI slice (JPEG, PNG or DICOM)", allow_empty_file=True)
     patient_ref = forms.CharField(
         label="Patient reference", max_length=64, required=False,
         help_text="Optional. Your own reference, not a name: e.g. a study number.",
@@ -23,6 +24,7 @@ SORTS = {
     "-confidence": ("-prediction__confidence", "-created"),
 }
 YES_NO = [("", "Any"), ("yes", "Out of scope only"), ("no", "In scope only")]
+REVIEW_STATUSES = [("", "Any"), (Review.UNREVIEWED, "Unreviewed"), *Review.STATUS_CHOICES]
 
 
 class HistoryFilterForm(forms.Form):
@@ -35,6 +37,7 @@ class HistoryFilterForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": 5}),
     )
     out_of_scope = forms.ChoiceField(label="Scope", choices=YES_NO, required=False)
+    review = forms.ChoiceField(label="Review", choices=REVIEW_STATUSES, required=False)
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False, widget=forms.HiddenInput)
 
     def filter(self, scans: QuerySet) -> QuerySet:
@@ -52,6 +55,9 @@ class HistoryFilterForm(forms.Form):
             scans = scans.filter(prediction__confidence__gte=data["min_confidence"] / 100)
         if data.get("out_of_scope"):
             scans = scans.filter(prediction__out_of_scope=data["out_of_scope"] == "yes")
+        scans = with_review_status(scans)
+        if data.get("review"):
+            scans = scans.filter(review_status=data["review"])
         return scans.order_by(*SORTS[data.get("sort") or "-created"])
 
     def current_sort(self) -> str:
@@ -62,3 +68,30 @@ class HistoryFilterForm(forms.Form):
             return {}
         self.is_valid()
         return self.cleaned_data
+
+
+def with_review_status(scans: QuerySet) -> QuerySet:
+    """Each scan annotated with `review_status`: its current review's status, or unreviewed."""
+    current = Review.objects.filter(scan=OuterRef("pk"), current=True).values("status")[:1]
+    return scans.annotate(review_status=Coalesce(Subquery(current), Value(Review.UNREVIEWED)))
+
+
+class ReviewForm(forms.Form):
+    status = forms.ChoiceField(label="Verdict", choices=Review.STATUS_CHOICES,
+                               widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
+    corrected_label = forms.ChoiceField(label="Correct label", choices=[("", "—"), *LABEL_CHOICES], required=False)
+    comment = forms.CharField(label="Comment", max_length=2000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, prediction=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prediction = prediction
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == Review.CORRECTED:
+            if not data.get("corrected_label"):
+                self.add_error("corrected_label", "Say which label is right.")
+            elif self.prediction is not None and data["corrected_label"] == self.prediction.label:
+                self.add_error("corrected_label", "That is the model's label: confirm it instead.")
+        return data

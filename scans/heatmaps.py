@@ -1,6 +1,6 @@
 """Heat maps: where in the image the model looked for its prediction.
 
-Computed from the stored file on request for now; the heat-map issue will store them.
+Each upload stores its map (scans.heat); scans from before that are computed from the image on request.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from PIL import Image
 
 from ml.infer import get_classifier
 from ml.preprocess import load_image, to_grayscale_uint8
+from scans.heat import layer_png, read_heat
 from scans.models import Scan
 from scans.services import InferenceFailed
 
@@ -21,14 +22,26 @@ log = logging.getLogger(__name__)
 
 def heatmap_png(scan: Scan) -> bytes:
     """The class-activation map of the predicted class laid over the image, as a PNG of its size."""
+    image, heat = _image_and_heat(scan)
+    return overlay_png(to_grayscale_uint8(image), heat)
+
+
+def heat_layer_png(scan: Scan) -> bytes:
+    """The coloured map alone (transparent elsewhere), for the page's overlay with its opacity slider."""
+    return layer_png(_image_and_heat(scan)[1])
+
+
+def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
     try:
         with scan.image.open("rb") as fh:
             image = load_image(fh.read(), draft=False)
-        heat = get_classifier().classify([image], heatmaps=True)[0].heatmap
+        stored = bytes(scan.prediction.heat)
+        if stored:
+            return image, read_heat(stored, image.size)
+        return image, get_classifier().classify([image], heatmaps=True)[0].heatmap
     except Exception as exc:
         log.exception("heat map failed for scan %s", scan.pk)
         raise InferenceFailed("The heat map could not be computed; please try again.") from exc
-    return overlay_png(to_grayscale_uint8(image), heat)
 
 
 def overlay_png(gray: Image.Image, heat: np.ndarray) -> bytes:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
@@ -45,10 +45,13 @@ class CheckedImage:
     width: int
     height: int
     sha256: str
+    #  DICOM only: the pseudonymous patient key and the technical attributes kept.
+    patient_key: str = ""
+    metadata: dict = field(default_factory=dict)
 
     @property
     def extension(self) -> str:
-        return ACCEPTED[self.format]
+        return ACCEPTED.get(self.format, ".png")  # a DICOM upload is stored as the PNG derived from it
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -59,14 +62,17 @@ def sniff_format(data: bytes) -> str | None:
     return next((fmt for magic, fmt in _MAGIC if data.startswith(magic)), None)
 
 
-def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int) -> CheckedImage:
+def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, name: str = "") -> CheckedImage:
     if not data:
         raise ScanRejected("empty_file", "The file is empty.")
     if len(data) > max_bytes:
         raise ScanRejected("file_too_large", f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.")
-    fmt = sniff_format(data) or _pillow_format(data)
+    fmt = sniff_format(data)
+    if fmt == "DICOM" or (fmt is None and name.lower().endswith(".dcm")):
+        return _read_dicom(data, min_side, max_side)
+    fmt = fmt or _pillow_format(data)
     if fmt not in ACCEPTED:
-        raise ScanRejected("unsupported_format", f"{fmt} files are not supported; upload a JPEG or PNG image.")
+        raise ScanRejected("unsupported_format", f"{fmt} files are not supported; upload a JPEG, PNG or DICOM image.")
     width, height = _header_size(data)
     if min(width, height) < min_side:
         raise ScanRejected(
@@ -78,6 +84,20 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int) -> 
         )
     image = _decode(data)
     return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
+
+
+def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
+    from django.conf import settings
+
+    from scans.dicom import read_dicom
+
+    dicom = read_dicom(data, secret=settings.PATIENT_KEY_SECRET, min_side=min_side, max_side=max_side,
+                       force=sniff_format(data) != "DICOM")
+    buf = io.BytesIO()
+    dicom.image.save(buf, "PNG")
+    png = buf.getvalue()
+    return CheckedImage(png, dicom.image, "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
+                        dicom.patient_key, dicom.metadata)
 
 
 def _pillow_format(data: bytes) -> str:

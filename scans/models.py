@@ -28,6 +28,8 @@ class Scan(models.Model):
     size_bytes = models.PositiveIntegerField()
     patient_ref = models.CharField("patient reference", max_length=64, blank=True)
     note = models.TextField(blank=True, max_length=2000)
+    #  DICOM uploads only: the technical attributes kept after de-identification (label -> text).
+    dicom_meta = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -42,6 +44,11 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         return f"Scan {self.pk} ({self.original_name})"
+
+    @property
+    def image_content_type(self) -> str:
+        """The stored file's type: a DICOM upload is kept as the PNG derived from it."""
+        return "image/jpeg" if self.image.name.lower().endswith((".jpg", ".jpeg")) else "image/png"
 
 
 class Prediction(models.Model):
@@ -59,8 +66,10 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=64)
     inference_ms = models.FloatField()
     created = models.DateTimeField(default=timezone.now)
-    #  Filled in once heat maps are produced (class-activation map as a PNG).
+    #  Not used: heat maps are kept in `heat` below, in the row, so they go when it goes.
     heatmap = models.FileField(upload_to="heatmaps/%Y/%m/", blank=True, max_length=200)
+    #  The class-activation map as a small 8-bit grey PNG (scans.heat); empty for older rows.
+    heat = models.BinaryField(blank=True, default=b"", editable=False)
 
     class Meta:
         indexes = [
@@ -85,3 +94,39 @@ class Prediction(models.Model):
             {"key": c, "name": DISPLAY_NAMES[c], "probability": p, "is_label": c == self.label}
             for c, p in self.probabilities.items()
         ]
+
+
+class Review(models.Model):
+    """A reviewer's verdict on a prediction. The prediction itself is never changed. A scan may be
+    reviewed again: every review is kept, and only the newest is `current` (its status)."""
+
+    CONFIRMED, CORRECTED = "confirmed", "corrected"
+    UNREVIEWED = "unreviewed"  # no review row: the status of a scan nobody has reviewed yet
+    STATUS_CHOICES = [(CONFIRMED, "Confirmed"), (CORRECTED, "Corrected")]
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews", related_query_name="review")
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="reviews",
+                                   related_query_name="review")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
+    #  The class the reviewer stands by: the model's when confirmed, the corrected one otherwise.
+    label = models.CharField(max_length=16, choices=LABEL_CHOICES)
+    current = models.BooleanField(default=True)
+    comment = models.TextField(max_length=2000, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["scan", "-created"], name="review_scan_created")]
+        constraints = [
+            models.UniqueConstraint(fields=["scan"], condition=models.Q(current=True), name="review_one_current"),
+            models.CheckConstraint(
+                condition=(models.Q(status="confirmed", corrected_label="")
+                           | (models.Q(status="corrected") & ~models.Q(corrected_label=""))),
+                name="review_label_only_when_corrected",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} by {self.reviewer} ({self.created:%Y-%m-%d})"

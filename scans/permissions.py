@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import Http404
 
 from scans.models import Scan
@@ -44,3 +44,21 @@ def get_scan_for_user(user, pk: int) -> Scan:
 
 def can_delete(user, scan: Scan) -> bool:
     return user.is_staff or scan.owner_id == user.pk
+
+
+def can_review(user) -> bool:
+    return user.is_staff or has_role(user, REVIEWER)
+
+
+def patient_scans(user, patient_ref: str) -> QuerySet[Scan]:
+    """The visible scans of one patient reference, oldest first; 404 when there are none to see."""
+    scans = visible_scans(user).filter(patient_ref=patient_ref).order_by("created", "id") if patient_ref else None
+    if not scans:
+        raise Http404("No such patient")
+    return scans
+
+
+def patient_rows(user) -> QuerySet:
+    """One row per patient reference among the visible scans: scans, first and last upload; latest first."""
+    return (visible_scans(user).exclude(patient_ref="").values("patient_ref")
+            .annotate(scans=Count("id"), first=Min("created"), last=Max("created")).order_by("-last"))

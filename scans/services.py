@@ -10,9 +10,12 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditEvent
+from audit.trail import record
 from ml.infer import get_classifier
+from scans.heat import heat_png
 from scans.ingest import CheckedImage, ScanRejected, read_image
-from scans.models import Prediction, Scan
+from scans.models import Prediction, Review, Scan
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ def check_upload(uploaded_file: UploadedFile) -> CheckedImage:
         max_bytes=settings.MAX_UPLOAD_BYTES,
         min_side=settings.MIN_IMAGE_SIDE,
         max_side=settings.MAX_IMAGE_SIDE,
+        name=uploaded_file.name or "",
     )
 
 
@@ -62,36 +66,43 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
     if existing:
         return Submission(existing, created=False)
     try:
-        result = get_classifier().classify([checked.image])[0]
+        result = get_classifier().classify([checked.image], heatmaps=True)[0]
     except Exception as exc:
         log.exception("inference failed for an upload by user %s", user.pk)
         raise InferenceFailed("The model could not analyse this image; please try again.") from exc
 
+    is_dicom = checked.format == "DICOM"
     scan = Scan(
         owner=user,
-        original_name=(uploaded_file.name or "upload")[-255:],
+        #  A DICOM file's name often is the patient's: it is not kept.
+        original_name=_dicom_name(checked) if is_dicom else (uploaded_file.name or "upload")[-255:],
         sha256=checked.sha256,
         format=checked.format,
         width=checked.width,
         height=checked.height,
         size_bytes=len(checked.data),
-        patient_ref=patient_ref.strip(),
+        #  For DICOM the pseudonymous key, so that one patient's files group together.
+        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else patient_ref.strip()),
         note=note.strip(),
+        dicom_meta=checked.metadata,
     )
     scan.image.save(f"upload{checked.extension}", ContentFile(checked.data), save=False)
+    prediction = Prediction(
+        label=result.label,
+        confidence=result.confidence,
+        **{f"prob_{c}": p for c, p in result.probabilities.items()},
+        out_of_scope=result.out_of_scope,
+        out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
+        model_version=result.model_version,
+        inference_ms=result.ms,
+        heat=heat_png(result.heatmap),
+    )
     try:
         with transaction.atomic():
             scan.save()
-            Prediction.objects.create(
-                scan=scan,
-                label=result.label,
-                confidence=result.confidence,
-                **{f"prob_{c}": p for c, p in result.probabilities.items()},
-                out_of_scope=result.out_of_scope,
-                out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
-                model_version=result.model_version,
-                inference_ms=result.ms,
-            )
+            prediction.scan = scan
+            prediction.save()
+            record(user, AuditEvent.UPLOADED, scan, checked.format)
     except BaseException as exc:
         scan.image.storage.delete(scan.image.name)
         if isinstance(exc, IntegrityError):
@@ -108,7 +119,12 @@ def find_duplicate(user, sha256: str) -> Scan | None:
     return Scan.objects.select_related("prediction").filter(owner=user, sha256=sha256).first()
 
 
-def delete_scan(scan: Scan) -> None:
+def _dicom_name(checked: CheckedImage) -> str:
+    sequence = checked.metadata.get("Sequence", "")
+    return f"DICOM MR {sequence} {checked.sha256[:8]}.dcm".replace("  ", " ")
+
+
+def delete_scan(scan: Scan, by=None) -> None:
     """Remove the rows, then the files they pointed at."""
     names = [scan.image.name]
     prediction = getattr(scan, "prediction", None)
@@ -116,9 +132,27 @@ def delete_scan(scan: Scan) -> None:
         names.append(prediction.heatmap.name)
     storage = scan.image.storage
     with transaction.atomic():
+        if by is not None:
+            record(by, AuditEvent.DELETED, scan, scan.original_name)
         scan.delete()
     for name in names:
         try:
             storage.delete(name)
         except OSError:
             log.exception("could not delete %s", name)
+
+
+def review_scan(reviewer, scan: Scan, status: str, corrected_label: str = "", comment: str = "") -> Review:
+    """Record a reviewer's verdict. The prediction is left as the model made it."""
+    if status == Review.CONFIRMED:
+        corrected_label = ""
+    elif status != Review.CORRECTED or not corrected_label:
+        raise ValueError("a correction names the right label")
+    with transaction.atomic():
+        Scan.objects.select_for_update().filter(pk=scan.pk).first()  # one review at a time per scan
+        Review.objects.filter(scan=scan, current=True).update(current=False)
+        review = Review.objects.create(scan=scan, prediction=scan.prediction, reviewer=reviewer, status=status,
+                                       corrected_label=corrected_label, label=corrected_label or scan.prediction.label,
+                                       comment=comment.strip())
+        record(reviewer, AuditEvent.REVIEWED, scan, f"{status} {corrected_label}".strip())
+    return review

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scans import views
+from scans import clinical_views, views
 
 app_name = "scans"
 
@@ -10,4 +10,10 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/image", views.image, name="image"),
     path("<int:pk>/delete", views.delete, name="delete"),
+    path("<int:pk>/heatmap.png", clinical_views.heat_layer, name="heat-layer"),
+    path("<int:pk>/review", clinical_views.review, name="review"),
+    path("<int:pk>/report.pdf", clinical_views.scan_report, name="report"),
+    path("patients/", clinical_views.patients, name="patients"),
+    path("patients/report/<path:ref>", clinical_views.patient_report, name="patient-report"),
+    path("patients/<path:ref>", clinical_views.patient, name="patient"),
 ]

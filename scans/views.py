@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from audit.models import AuditEvent
+from audit.trail import record
 from ml.infer import get_classifier
 from scans import permissions, services
 from scans.apps import STARTED
-from scans.forms import HistoryFilterForm, UploadForm
+from scans.forms import HistoryFilterForm, ReviewForm, UploadForm
 from scans.ingest import ScanRejected
 from scans.modelcard import card_context
 from scans.models import Scan
@@ -104,13 +106,16 @@ def history(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     scan = _get_scan_for_user(request, pk)
-    return render(request, "scans/detail.html", {"scan": scan, "can_delete": _can_delete(request, scan)})
+    record(request.user, AuditEvent.VIEWED, scan)
+    ctx = {"scan": scan, "can_delete": _can_delete(request, scan), "reviews": scan.reviews.select_related("reviewer"),
+           "can_review": permissions.can_review(request.user), "review_form": ReviewForm()}
+    return render(request, "scans/detail.html", ctx)
 
 
 @require_GET
 def image(request: HttpRequest, pk: int) -> FileResponse:
     scan = _get_scan_for_user(request, pk)
-    response = FileResponse(scan.image.open("rb"), content_type=f"image/{scan.format.lower()}")
+    response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -123,7 +128,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "scans/delete.html", {"scan": scan})
     name = scan.original_name
-    services.delete_scan(scan)
+    services.delete_scan(scan, by=request.user)
     messages.success(request, f"Deleted {name} and its image.")
     return redirect("scans:history")
 

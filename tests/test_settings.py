@@ -48,7 +48,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_production_mode_passes_the_deployment_check():
     result = manage("check", "--deploy", "--fail-level", "WARNING", PRODUCTION="1", SECRET_KEY="k" * 20 + "x9Q-" * 10,
-                    ALLOWED_HOSTS="neurolens.example.org")
+                    ALLOWED_HOSTS="neurolens.example.org", PATIENT_KEY_SECRET="p" * 20 + "z7W-" * 5)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 

@@ -12,6 +12,8 @@ from api import export, statistics
 from api.errors import errors
 from api.filters import FILTER_PARAMETERS, filtered_scans
 from api.serializers import ProbabilitiesSerializer
+from audit.models import AuditEvent
+from audit.trail import record
 
 CountsSerializer = inline_serializer("LabelCounts", {
     name: serializers.IntegerField() for name in ProbabilitiesSerializer().fields})
@@ -66,11 +68,15 @@ def _streamed(chunks, content_type: str, extension: str) -> StreamingHttpRespons
                responses={(200, "text/csv"): OpenApiTypes.STR, **errors(400)})
 @api_view(["GET"])
 def export_csv(request):
-    return _streamed(export.csv_chunks(filtered_scans(request)), "text/csv; charset=utf-8", "csv")
+    scans = filtered_scans(request)
+    record(request.user, AuditEvent.EXPORTED, object_type="export", detail=f"CSV {request.GET.urlencode()}")
+    return _streamed(export.csv_chunks(scans), "text/csv; charset=utf-8", "csv")
 
 
 @extend_schema(tags=["results"], summary="Export your visible predictions as JSON", parameters=FILTER_PARAMETERS,
                responses={200: ExportRows, **errors(400)})
 @api_view(["GET"])
 def export_json(request):
-    return _streamed(export.json_chunks(filtered_scans(request)), "application/json", "json")
+    scans = filtered_scans(request)
+    record(request.user, AuditEvent.EXPORTED, object_type="export", detail=f"JSON {request.GET.urlencode()}")
+    return _streamed(export.json_chunks(scans), "application/json", "json")

@@ -15,6 +15,8 @@ from api.filters import FILTER_PARAMETERS, filtered_scans
 from api.pagination import Pagination
 from api.serializers import PredictionSerializer, ScanSerializer, UploadResultSerializer, UploadSerializer
 from api.throttles import UploadThrottle, UserThrottle
+from audit.models import AuditEvent
+from audit.trail import record
 from scans import permissions, services
 from scans.heatmaps import heatmap_png
 from scans.ingest import ScanRejected
@@ -78,6 +80,7 @@ class ScanDetail(APIView):
     @extend_schema(tags=TAG, summary="One scan with its prediction", responses={200: ScanSerializer, **errors(404)})
     def get(self, request, pk: int):
         scan = permissions.get_scan_for_user(request.user, pk)
+        record(request.user, AuditEvent.VIEWED, scan, "API")
         return Response(ScanSerializer(scan, context={"request": request}).data)
 
     @extend_schema(tags=TAG, summary="Delete a scan, its image and its result",
@@ -87,7 +90,7 @@ class ScanDetail(APIView):
         scan = permissions.get_scan_for_user(request.user, pk)
         if not permissions.can_delete(request.user, scan):
             raise ApiError(403, "permission_denied", "Only the scan's owner or an administrator may delete it.")
-        services.delete_scan(scan)
+        services.delete_scan(scan, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -98,7 +101,7 @@ IMAGE_RESPONSES = {(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"):
 class ScanImage(APIView):
     def get(self, request, pk: int):
         scan = permissions.get_scan_for_user(request.user, pk)
-        response = FileResponse(scan.image.open("rb"), content_type=f"image/{scan.format.lower()}")
+        response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

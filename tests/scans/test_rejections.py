@@ -36,7 +36,7 @@ CASES = {
     "bmp": (lambda: other_format("BMP"), "unsupported_format", "BMP files are not supported"),
     "tiff": (lambda: other_format("TIFF"), "unsupported_format", "TIFF files are not supported"),
     "webp": (lambda: other_format("WEBP"), "unsupported_format", "WEBP files are not supported"),
-    "dicom": (lambda: b"\x00" * 128 + b"DICM" + b"\x00" * 200, "unsupported_format", "DICOM files are not supported"),
+    "dicom": (lambda: b"\x00" * 128 + b"DICM" + b"\x00" * 200, "corrupt_file", "DICOM file is damaged"),
     "truncated-jpeg": (lambda: jpeg(512)[:6000], "corrupt_file", "truncated or damaged"),
     "truncated-png": (lambda: png(512, seed=9)[:3000], "corrupt_file", "damaged"),
     "garbage-after-png-magic": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "corrupt_file", "damaged"),

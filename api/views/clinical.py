@@ -1,0 +1,81 @@
+"""Reviews, PDF reports and patients: the same services and rules as the pages."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from api.errors import ApiError, errors
+from api.serializers import ReviewSerializer, ScanSerializer
+from audit.models import AuditEvent
+from audit.trail import record
+from scans import permissions, services
+from scans.clinical_views import pdf_response
+from scans.forms import ReviewForm, with_review_status
+from scans.reports import patient_report_pdf, scan_report_pdf
+
+PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["confirmed", "corrected"])
+    corrected_label = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+@extend_schema(tags=["reviews"], methods=["GET"], summary="A scan's reviews, newest (current) first",
+               responses={200: ReviewSerializer(many=True), **errors(404)})
+@extend_schema(tags=["reviews"], methods=["POST"], summary="Confirm or correct a scan's result",
+               description="Reviewers and administrators only. The model's prediction is never changed; "
+                           "the new review becomes the scan's current status.",
+               request=ReviewInputSerializer, responses={201: ReviewSerializer, **errors(400, 403, 404)})
+@api_view(["GET", "POST"])
+def scan_reviews(request, pk: int):
+    scan = permissions.get_scan_for_user(request.user, pk)
+    if request.method == "GET":
+        return Response(ReviewSerializer(scan.reviews.select_related("reviewer"), many=True).data)
+    if not permissions.can_review(request.user):
+        raise ApiError(403, "permission_denied", "Only reviewers confirm or correct results.")
+    form = ReviewForm(request.data, prediction=scan.prediction)
+    if not form.is_valid():
+        field, messages = next(iter(form.errors.items()))
+        raise ApiError(400, "invalid", " ".join(messages), None if field == "__all__" else field)
+    data = form.cleaned_data
+    review = services.review_scan(request.user, scan, data["status"], data["corrected_label"], data["comment"])
+    return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["reports"], summary="PDF report of one scan", responses={**PDF, **errors(404, 503)})
+@api_view(["GET"])
+def scan_report(request, pk: int):
+    scan = permissions.get_scan_for_user(request.user, pk)
+    pdf = scan_report_pdf(scan, request.user.get_username())
+    record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report (API)")
+    return pdf_response(pdf, f"neurolens-scan-{scan.pk}.pdf")
+
+
+@extend_schema(tags=["patients"], summary="Patient references with scans you can see",
+               responses={200: OpenApiTypes.OBJECT, **errors()})
+@api_view(["GET"])
+def patients(request):
+    rows = permissions.patient_rows(request.user)
+    return Response(list(rows))
+
+
+@extend_schema(tags=["patients"], summary="One patient's scans and results, oldest first",
+               responses={200: ScanSerializer(many=True), **errors(404)})
+@api_view(["GET"])
+def patient(request, ref: str):
+    scans = with_review_status(permissions.patient_scans(request.user, ref))
+    record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=ref, detail="API")
+    return Response(ScanSerializer(scans, many=True, context={"request": request}).data)
+
+
+@extend_schema(tags=["reports"], summary="PDF report of one patient's scans", responses={**PDF, **errors(404, 503)})
+@api_view(["GET"])
+def patient_report(request, ref: str):
+    scans = permissions.patient_scans(request.user, ref)
+    pdf = patient_report_pdf(ref, scans, request.user.get_username())
+    record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=ref, detail="PDF report (API)")
+    return pdf_response(pdf, "neurolens-patient-report.pdf")

@@ -1,0 +1,141 @@
+"""DICOM uploads: read, refuse what cannot be used, de-identify, then turn the pixels into an image.
+
+De-identification happens on the parsed dataset before anything leaves this module; what comes out
+is a grey-scale image, a pseudonymous patient key and a few technical attributes. The DICOM file
+itself is never stored (see README, "DICOM"), so no attribute this profile misses can reach the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
+
+from scans.deid import deidentify
+from scans.ingest import ScanRejected
+
+
+@dataclass(frozen=True)
+class DicomImage:
+    image: Image.Image  # 8-bit grey, windowed as the file asks
+    patient_key: str  # "" when the file has no Patient ID
+    metadata: dict = field(default_factory=dict)  # technical attributes kept, JSON-ready
+
+
+#  The technical attributes shown with the scan: (keyword, label).
+KEPT = [
+    ("SeriesDescription", "Sequence"),
+    ("MRAcquisitionType", "Acquisition"),
+    ("PixelSpacing", "Pixel spacing (mm)"),
+    ("SliceThickness", "Slice thickness (mm)"),
+    ("ImageOrientationPatient", "Orientation (direction cosines)"),
+    ("MagneticFieldStrength", "Field strength (T)"),
+    ("RepetitionTime", "Repetition time (ms)"),
+    ("EchoTime", "Echo time (ms)"),
+]
+
+
+def patient_key(patient_id: str, secret: str) -> str:
+    """A keyed hash: the same patient always gets the same key, and the key does not give the ID back."""
+    digest = hmac.new(secret.encode(), patient_id.strip().encode(), hashlib.sha256).hexdigest()
+    return f"dcm-{digest[:24]}"
+
+
+def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force: bool = False) -> DicomImage:
+    with warnings.catch_warnings():
+        #  pydicom's warnings quote element values; they are silenced so no value reaches a log.
+        warnings.simplefilter("ignore")
+        ds, key = _parse_and_deidentify(data, secret, force)
+        _check(ds, min_side, max_side)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        frame = frames // 2
+        pixels = _decode_frame(ds, frame if frames > 1 else None)
+        image = _to_grey(pixels, ds)
+    metadata = kept_metadata(ds)
+    if frames > 1:
+        metadata["Frame"] = f"{frame + 1} of {frames} (the middle frame was classified)"
+    return DicomImage(image, key, metadata)
+
+
+def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydicom.Dataset, str]:
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        if not len(ds):
+            raise ValueError("no data elements")
+        patient_id = str(ds.get("PatientID", "") or "").strip()
+        deidentify(ds)  # from here on nothing identifying is left in ds
+    except (InvalidDicomError, ValueError, TypeError, EOFError, OSError, KeyError, IndexError, AttributeError):
+        raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
+    return ds, patient_key(patient_id, secret) if patient_id else ""
+
+
+def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
+    modality = str(ds.get("Modality", "") or "").strip()
+    if modality != "MR":
+        shown = modality or "of no stated modality"
+        raise ScanRejected("unsupported_modality", f"This DICOM file is {shown}, not MR; NeuroLens reads MRI only.")
+    if "PixelData" not in ds:
+        raise ScanRejected("no_pixel_data", "This DICOM file holds no image (no pixel data).")
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    if min(rows, cols) < min_side:
+        raise ScanRejected("image_too_small",
+                            f"The image is {cols}x{rows} pixels; each side must be at least {min_side}.")
+    if max(rows, cols) > max_side:
+        raise ScanRejected("image_too_large", f"The image is {cols}x{rows} pixels; no side may exceed {max_side}.")
+
+
+def _decode_frame(ds: pydicom.Dataset, index: int | None) -> np.ndarray:
+    syntax = ds.file_meta.get("TransferSyntaxUID") if ds.file_meta is not None else None
+    try:
+        return pixel_array(ds, index=index) if index is not None else ds.pixel_array
+    except (NotImplementedError, RuntimeError) as exc:
+        if syntax is not None and syntax.is_compressed:
+            raise ScanRejected(
+                "unsupported_compression",
+                f"The image is compressed as {syntax.name}, which NeuroLens cannot decode; "
+                "export it uncompressed (Explicit VR Little Endian) and upload again.",
+            ) from exc
+        raise ScanRejected("corrupt_file", "The DICOM image cannot be decoded.") from exc
+    except (ValueError, TypeError, EOFError, KeyError, AttributeError, IndexError):
+        raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
+
+
+def _to_grey(pixels: np.ndarray, ds: pydicom.Dataset) -> Image.Image:
+    """Modality LUT (stored values -> physical), then the file's VOI LUT or window, then 0-255."""
+    if ds.get("SamplesPerPixel", 1) != 1:
+        return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("L")
+    arr = apply_modality_lut(pixels, ds)
+    windowed = "WindowCenter" in ds or "VOILUTSequence" in ds
+    if windowed:
+        arr = apply_voi_lut(arr, ds, index=0)
+    arr = arr.astype(np.float32)
+    lo, hi = (float(arr.min()), float(arr.max())) if windowed else np.percentile(arr, (0.5, 99.5))
+    if hi <= lo:
+        hi = lo + 1.0
+    grey = np.clip((arr - lo) * (255.0 / (hi - lo)), 0, 255)
+    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+        grey = 255 - grey  # MONOCHROME1: low values are white
+    return Image.fromarray(np.round(grey).astype(np.uint8), "L")
+
+
+def kept_metadata(ds: pydicom.Dataset) -> dict:
+    kept = {}
+    for keyword, label in KEPT:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            continue
+        if isinstance(value, pydicom.multival.MultiValue):
+            kept[label] = ", ".join(f"{float(v):g}" for v in value)
+        elif isinstance(value, (int, float, pydicom.valuerep.DSfloat, pydicom.valuerep.IS)):
+            kept[label] = f"{float(value):g}"
+        else:
+            kept[label] = str(value)[:120]
+    return kept

@@ -1,0 +1,67 @@
+"""Heat maps: stored with every prediction, laid over the image on the page, served by the API,
+and cheap enough to make for every upload."""
+
+import io
+import statistics
+import time
+
+import numpy as np
+from django.urls import reverse
+from PIL import Image
+
+from ml.infer import get_classifier
+from scans.heat import heat_png, read_heat
+from scans.models import Scan
+from tests.helpers import client_for, png, synthetic_slice, upload
+
+
+def test_every_upload_keeps_its_heat_map(owner):
+    upload(client_for(owner), png(256, seed=4))
+    scan = Scan.objects.get()
+    heat = read_heat(bytes(scan.prediction.heat), (256, 256))
+    assert heat.shape == (256, 256) and heat.max() > 0.9 and len(scan.prediction.heat) < 20_000
+    fresh = get_classifier().classify([synthetic_slice(256, 4)], heatmaps=True)[0].heatmap
+    assert np.abs(heat - fresh).mean() < 0.02  # storing it small loses nothing that shows
+
+
+def test_the_page_overlays_it_with_a_toggle_and_an_opacity_slider(owner):
+    client = client_for(owner)
+    upload(client, png(seed=5))
+    scan = Scan.objects.get()
+    page = client.get(reverse("scans:detail", args=[scan.pk])).text
+    assert 'id="heat-toggle"' in page and 'id="heat-opacity"' in page and 'type="range"' in page
+    assert reverse("scans:heat-layer", args=[scan.pk]) in page
+    layer = client.get(reverse("scans:heat-layer", args=[scan.pk]))
+    img = Image.open(io.BytesIO(layer.content))
+    assert layer["Content-Type"] == "image/png" and img.mode == "RGBA" and img.size == (scan.width, scan.height)
+    alpha = np.asarray(img)[..., 3]
+    assert alpha.min() < 50 < alpha.max()  # see-through where the model did not look
+
+
+def test_the_api_serves_it_as_png_to_those_who_see_the_scan(owner, colleague):
+    upload(client_for(owner), png(seed=6))
+    scan = Scan.objects.get()
+    response = client_for(owner).get(reverse("api:scan-heatmap", args=[scan.pk]))
+    assert response.status_code == 200 and Image.open(io.BytesIO(response.content)).size == (256, 256)
+    assert client_for(colleague).get(reverse("api:scan-heatmap", args=[scan.pk])).status_code == 404
+    assert client_for(colleague).get(reverse("scans:heat-layer", args=[scan.pk])).status_code == 404
+
+
+def test_it_costs_at_most_50_ms_more_per_image():
+    clf = get_classifier()
+    images = [synthetic_slice(512, seed) for seed in range(4)]
+
+    def per_image(heatmaps: bool) -> float:
+        t0 = time.perf_counter()
+        results = clf.classify(images, heatmaps=heatmaps)
+        if heatmaps:
+            [heat_png(r.heatmap) for r in results]
+        return (time.perf_counter() - t0) * 1000 / len(images)
+
+    per_image(True)
+    plain, with_heat = [], []
+    for _ in range(5):
+        plain.append(per_image(False))
+        with_heat.append(per_image(True))
+    extra = statistics.median(with_heat) - statistics.median(plain)
+    assert extra <= 50, f"heat maps add {extra:.1f} ms per image"
