@@ -95,12 +95,38 @@ def measure(kind: str, files: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def update_card(results: dict) -> None:
+    from ml.card import write_markdown
+    from ml.infer import MODEL_DIR
+
+    ours, proto = results["ours"], results.get("prototype")
+
+    def both(key: str, fmt: str) -> str:
+        text = fmt.format(ours[key])
+        return text + (f" (prototype {fmt.format(proto[key])})" if proto else "")
+
+    speed = {
+        "cold start, new process to first prediction": both("cold_start_s", "{:.2f} s"),
+        "single image p50 / p95, decode included": f"{ours['p50_ms']:.2f} / {ours['p95_ms']:.2f} ms"
+        + (f" (prototype {proto['p50_ms']:.1f} / {proto['p95_ms']:.1f} ms)" if proto else ""),
+        **{f"images/s at batch {bs}, decode included": f"{ours['images_per_s'][bs]:.0f}"
+           + (f" (prototype {proto['images_per_s'][bs]:.0f})" if proto else "") for bs in ("1", "32", "64")},
+        "peak resident memory": both("peak_rss_mb", "{:.0f} MB"),
+    }
+    path = MODEL_DIR / "card.json"
+    card = json.loads(path.read_text())
+    card["speed"] = speed
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    write_markdown(card, MODEL_DIR / "MODEL_CARD.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Benchmark the served model against the prototype's architecture.")
     p.add_argument("--images", type=Path, default=DEFAULT_DATA, help="folder of sample images (any depth)")
     p.add_argument("-n", type=int, default=256, help="number of sample images")
     p.add_argument("--skip-prototype", action="store_true", help="do not build the prototype (needs TensorFlow)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--update-card", action="store_true", help="write the figures into ml/model's card")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--launched", type=float, help=argparse.SUPPRESS)
     p.add_argument("--files", help=argparse.SUPPRESS)
@@ -114,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {"ours": measure("ours", files)}
     if not args.skip_prototype:
         results["prototype"] = measure("prototype", files)
+    if args.update_card:
+        update_card(results)
     if args.json:
         print(json.dumps(results))
         return 0
