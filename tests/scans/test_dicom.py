@@ -138,3 +138,12 @@ def test_it_checks_the_size_before_decoding(owner, settings, size):
     ds.Rows = ds.Columns = size  # the header lies; decoding would fail, the size check comes first
     code = "image_too_small" if size < 64 else "image_too_large"
     _rejected(client_for(owner), to_bytes(ds), "odd.dcm", code, "pixels", settings)
+
+
+def test_the_batch_call_takes_dicom_and_refuses_per_file(owner):
+    files = [ContentFile(mr_file(), name="mr.dcm"), ContentFile(bundled("CT_small.dcm"), name="ct.dcm")]
+    response = client_for(owner).post("/api/predict/batch", {"images": files})
+    assert response.status_code == 200, response.content
+    good, bad = response.json()
+    assert set(good["all_predictions"]) and bad["error"]["code"] == "unsupported_modality"
+    assert Scan.objects.get().format == "DICOM"
