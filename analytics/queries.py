@@ -13,9 +13,9 @@ from analytics.percentile import PercentileCont, native, percentile_by_offset
 from ml.infer import CLASSES, DISPLAY_NAMES
 
 HISTOGRAM_BINS = 10
-#  Where a reviewer's verdict lives once the review model exists (issue 7); agreement() reads it.
+#  The reviewers' verdicts (issue 7): rows with `prediction`, `label` (the class the reviewer stands
+#  by) and `current` (the newest review of a scan); agreement() reads only these three fields.
 REVIEW_MODEL = ("scans", "Review")
-REVIEW_LABEL = "scan__review__label"
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -172,17 +172,24 @@ def busiest_users(preds: QuerySet, limit: int = 10) -> list[dict]:
     return [{**r, "per_active_day": round(r["scans"] / r["active_days"], 1)} for r in rows]
 
 
-def agreement(preds: QuerySet) -> dict | None:
-    """Model label against reviewer label: confusion matrix and agreement rate; None until reviews exist."""
+def review_model():
+    """The review model once it exists (issue 7), else None: the agreement chart waits for it."""
     try:
-        apps.get_model(*REVIEW_MODEL)
+        return apps.get_model(*REVIEW_MODEL)
     except LookupError:
         return None
-    rows = (preds.filter(**{f"{REVIEW_LABEL}__isnull": False})
-            .values("label", reviewed=F(REVIEW_LABEL)).annotate(n=Count("id")))
+
+
+def agreement(preds: QuerySet) -> dict | None:
+    """Model label against the reviewer's current label: confusion matrix and agreement rate."""
+    review = review_model()
+    if review is None:
+        return None
+    rows = (review.objects.filter(current=True, prediction__in=preds.values("id")).order_by()
+            .values(model=F("prediction__label"), reviewed=F("label")).annotate(n=Count("id")))
     matrix = {m: dict.fromkeys(CLASSES, 0) for m in CLASSES}
     for r in rows:
-        matrix[r["label"]][r["reviewed"]] = r["n"]
+        matrix[r["model"]][r["reviewed"]] = r["n"]
     reviewed = sum(sum(row.values()) for row in matrix.values())
     agreed = sum(matrix[c][c] for c in CLASSES)
     return {"matrix": matrix, "reviewed": reviewed, "agreed": agreed, "rate": _share(agreed, reviewed)}

@@ -104,5 +104,27 @@ def test_busiest_users_count_scans_and_active_days(known):
     ]
 
 
+@pytest.mark.skipif(queries.review_model() is not None, reason="the review model exists")
 def test_agreement_is_none_until_reviews_exist(known):
     assert queries.agreement(preds()) is None
+
+
+@pytest.mark.skipif(queries.review_model() is None, reason="no review model yet (issue 7)")
+def test_agreement_counts_each_scans_current_review(known, reviewer):
+    review = queries.review_model()
+    p = {x.scan.original_name: x for x in Prediction.objects.select_related("scan")}
+
+    def verdict(name, label, current=True):
+        pred = p[name]
+        status = "confirmed" if label == pred.label else "corrected"
+        review.objects.create(scan=pred.scan, prediction=pred, reviewer=reviewer, status=status, label=label,
+                              corrected_label="" if status == "confirmed" else label, current=current)
+
+    verdict("scan-1.png", "meningioma", current=False)  # superseded by the next one
+    verdict("scan-1.png", "glioma")
+    verdict("scan-2.png", "meningioma")
+    verdict("scan-3.png", "meningioma")
+    a = queries.agreement(preds())
+    assert (a["reviewed"], a["agreed"], a["rate"]) == (3, 2, 0.6667)
+    assert a["matrix"]["glioma"] == {"glioma": 1, "meningioma": 1, "notumor": 0, "pituitary": 0}
+    assert queries.agreement(preds(label="meningioma"))["reviewed"] == 1

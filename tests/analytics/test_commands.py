@@ -1,0 +1,54 @@
+"""seed_demo fills clearly marked demo history; bench_analytics reports on whatever is there."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db.models import Count, Max, Min
+
+from scans.models import Prediction, Scan
+from tests.analytics.test_query_counts import REVIEWS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_adds_marked_scans_of_every_class_over_months(capsys):
+    call_command("seed_demo", scans=400, users=4, days=120)
+    assert Scan.objects.count() == Prediction.objects.count() == 400
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "demo-clinician-01", "demo-clinician-02", "demo-clinician-03", "demo-clinician-04", "demo-researcher"}
+    assert not Scan.objects.exclude(original_name__startswith="DEMO-").exists()
+    assert set(Prediction.objects.values_list("label", flat=True)) == {"glioma", "meningioma", "notumor", "pituitary"}
+    span = Prediction.objects.aggregate(first=Min("created"), last=Max("created"), low=Min("confidence"),
+                                        high=Max("confidence"))
+    assert (span["last"] - span["first"]).days >= 90 and span["low"] < 0.7 and span["high"] > 0.95
+    assert Prediction.objects.filter(out_of_scope=True).exists()
+    assert set(Prediction.objects.values_list("model_version", flat=True)) == {"demo-cnn-1.0", "demo-cnn-1.1"}
+    per_user = Scan.objects.values("owner").annotate(n=Count("id"))
+    assert len(per_user) >= 3
+    assert "Added 400 demo scans" in capsys.readouterr().out
+
+
+def test_the_label_is_always_the_most_probable_class(db):
+    call_command("seed_demo", scans=200, users=2)
+    for p in Prediction.objects.all():
+        assert max(p.probabilities.values()) == pytest.approx(p.confidence)
+        assert sum(p.probabilities.values()) == pytest.approx(1)
+
+
+def test_seed_demo_clear_replaces_only_demo_scans(owner):
+    from tests.analytics.conftest import add_prediction
+
+    add_prediction(owner, "glioma", 0.9, 0)
+    call_command("seed_demo", scans=50, users=2)
+    call_command("seed_demo", scans=30, users=2, clear=True)
+    assert Scan.objects.count() == 31 and Scan.objects.filter(owner=owner).count() == 1
+
+
+def test_bench_analytics_prints_every_figure(capsys):
+    call_command("seed_demo", scans=120, users=3)
+    call_command("bench_analytics", runs=2)
+    out = capsys.readouterr().out
+    for line in ("dashboard (demo-researcher)", "statistics API (demo-staff)", "CSV export: 120 rows"):
+        assert line in out
+    dashboard = next(line for line in out.splitlines() if line.startswith("dashboard (demo-researcher)"))
+    assert dashboard.endswith(f"queries {5 + REVIEWS} (filtered: {5 + REVIEWS})") and "peak RSS growth" in out
