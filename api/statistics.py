@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, Value
-from django.db.models.functions import Floor, Least, TruncDate
+from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models.functions import TruncDate
 
-from ml.infer import CLASSES
+from analytics import queries
+from scans.models import Prediction
 
 HISTOGRAM_BINS = 10
 
 
+def _predictions(scans):
+    return Prediction.objects.filter(scan__in=scans.order_by().values("pk")).order_by()
+
+
 def label_counts(scans) -> dict[str, int]:
-    counts = dict.fromkeys(CLASSES, 0)
-    for row in scans.order_by().values("prediction__label").annotate(n=Count("id")):
-        counts[row["prediction__label"]] = row["n"]
-    return counts
+    return {label: sum(bins) for label, bins in queries.confidence_histogram(_predictions(scans)).items()}
 
 
 def summary(scans) -> dict:
@@ -26,15 +28,9 @@ def summary(scans) -> dict:
 
 
 def confidence_histogram(scans) -> list[int]:
-    """How many scans fall in each tenth of confidence (0-10 %, ..., 90-100 %)."""
-    counts = [0] * HISTOGRAM_BINS
-    rows = (scans.order_by()
-            .annotate(bin=Least(Floor(F("prediction__confidence") * HISTOGRAM_BINS),
-                                Value(HISTOGRAM_BINS - 1, output_field=FloatField())))
-            .values("bin").annotate(n=Count("id")))
-    for row in rows:
-        counts[max(int(row["bin"]), 0)] += row["n"]
-    return counts
+    """How many scans fall in each tenth of confidence (0-10 %, ..., 90-100 %), the analytics' bins."""
+    per_class = queries.confidence_histogram(_predictions(scans), HISTOGRAM_BINS)
+    return [sum(bins[i] for bins in per_class.values()) for i in range(HISTOGRAM_BINS)]
 
 
 def daily_counts(scans) -> list[dict]:

@@ -20,7 +20,7 @@ def page(user, htmx: bool = False, **params):
 
 
 def configs(html: str) -> dict[str, dict]:
-    found = re.findall(r'<script id="chart-([a-z-]+)-config" type="application/json">(.*?)</script>', html, re.S)
+    found = re.findall(r'<script id="chart-([a-z-]+)-config" type="application/json">(.*?)</script>', html, re.DOTALL)
     return {name: json.loads(body) for name, body in found}
 
 
