@@ -101,6 +101,7 @@ IMAGE_RESPONSES = {(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"):
 class ScanImage(APIView):
     def get(self, request, pk: int):
         scan = permissions.get_scan_for_user(request.user, pk)
+        record(request.user, AuditEvent.DOWNLOADED, scan, "image (API)")
         response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
         response["Cache-Control"] = "private, max-age=3600"
         return response

@@ -83,3 +83,13 @@ def test_the_trail_page_filters(staff, owner, scan):
     page = client.get(reverse("audit:trail"), {"action": "viewed", "user": "owner"}).text
     assert page.count('data-testid="audit-row"') == 1 and "viewed" in page
     assert client.get(reverse("audit:trail"), {"user": "nobody"}).text.count('data-testid="audit-row"') == 0
+
+
+def test_an_image_fetched_through_the_api_is_a_download(owner, scan):
+    client_for(owner).get(reverse("api:scan-image", args=[scan.pk]))
+    assert last("downloaded").detail == "image (API)"
+
+
+def test_the_model_page_says_what_heat_maps_show_and_do_not(owner):
+    page = client_for(owner).get(reverse("model-card")).text
+    assert "which regions raised the score" in page and "does not outline a tumour" in page
