@@ -44,3 +44,27 @@ test: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+
+# The model (ml/): training, export and the prototype comparison need TensorFlow, which only
+# requirements-ml.txt brings; evaluation and prediction run on the committed LiteRT model.
+ML_HASH := $(shell cat requirements.txt requirements-dev.txt requirements-ml.txt | sha256sum | cut -c1-16)
+ML_STAMP := $(VENV)/.installed-ml-$(ML_HASH)
+ML_MINUTES ?= 82
+RUN ?= ml/runs/latest
+
+$(ML_STAMP): | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-ml.txt
+	rm -f $(VENV)/.installed-ml-*
+	touch $@
+
+.PHONY: split train export evaluate bench
+split: $(ML_STAMP)  ## regroup near-duplicates and rewrite ml/splits/manifest.csv
+	$(PY) -m ml.data
+train: $(ML_STAMP)  ## train from scratch for ML_MINUTES into RUN
+	$(PY) -m ml.train --epochs 100 --patience 100 --max-minutes $(ML_MINUTES) --out $(RUN)
+export: $(ML_STAMP)  ## calibrate, convert to LiteRT and write ml/model/ from RUN
+	$(PY) -m ml.export --run $(RUN)
+evaluate: $(DEV_STAMP)  ## the committed model on the validation split
+	$(PY) -m ml.evaluate --manifest ml/splits/manifest.csv --split val
+bench: $(ML_STAMP)  ## speed and memory beside the prototype's architecture
+	$(PY) -m ml.bench
