@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
 from PIL import Image
-from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
 from scans.deid import deidentify
@@ -49,17 +49,27 @@ def patient_key(patient_id: str, secret: str) -> str:
     return f"dcm-{digest[:24]}"
 
 
+#  pydicom's validation messages and warnings quote element values (a malformed birth date, a UID),
+#  which would carry identifying data into the logs before de-identification: none are emitted.
+#  Set once for the process (pydicom reads nothing else here); per-call filters are not thread-safe.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
+warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+
+
 def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force: bool = False) -> DicomImage:
-    with warnings.catch_warnings():
-        #  pydicom's warnings quote element values; they are silenced so no value reaches a log.
-        warnings.simplefilter("ignore")
-        ds, key = _parse_and_deidentify(data, secret, force)
+    ds, key = _parse_and_deidentify(data, secret, force)
+    try:
         _check(ds, min_side, max_side)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         frame = frames // 2
         pixels = _decode_frame(ds, frame if frames > 1 else None)
         image = _to_grey(pixels, ds)
-    metadata = kept_metadata(ds)
+        metadata = kept_metadata(ds)
+    except ScanRejected:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged file can break pydicom in many ways; all mean the same
+        raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
     if frames > 1:
         metadata["Frame"] = f"{frame + 1} of {frames} (the middle frame was classified)"
     return DicomImage(image, key, metadata)
@@ -68,11 +78,11 @@ def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force:
 def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydicom.Dataset, str]:
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
-        if not len(ds):
+        if not any(elem.tag.element for elem in ds):  # group lengths alone: zeros after a DICM marker
             raise ValueError("no data elements")
         patient_id = str(ds.get("PatientID", "") or "").strip()
         deidentify(ds)  # from here on nothing identifying is left in ds
-    except (InvalidDicomError, ValueError, TypeError, EOFError, OSError, KeyError, IndexError, AttributeError):
+    except Exception:  # noqa: BLE001 - see read_dicom
         raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
     return ds, patient_key(patient_id, secret) if patient_id else ""
 

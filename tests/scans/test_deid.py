@@ -101,3 +101,17 @@ def test_production_needs_a_patient_key_secret(value):
     result = manage("check", PRODUCTION="1", SECRET_KEY="k" * 20 + "x9Q-" * 10, ALLOWED_HOSTS="example.org",
                     PATIENT_KEY_SECRET=value)
     assert result.returncode != 0 and "PATIENT_KEY_SECRET" in result.stderr
+
+
+def test_malformed_identifying_values_are_not_quoted_in_the_logs(owner, caplog, recwarn):
+    caplog.set_level(logging.DEBUG)
+    ds = mr_dataset()
+    ds.PatientBirthDate = f"{SECRETS['birth']}X"  # not a date: pydicom would complain, quoting it
+    ds.StudyInstanceUID = f"1.2.{SECRETS['id']}.x{SECRETS['name']}"  # not a UID either
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    recwarn.clear()
+    for cut in (None, len(buf.getvalue()) - 500):
+        upload(client_for(owner), buf.getvalue()[:cut], name="bad.dcm")
+    assert leaked(caplog.text) == []
+    assert leaked(" ".join(str(w.message) for w in recwarn)) == []
