@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 
 from django.db import connection
@@ -116,10 +117,8 @@ def _python_csv(preds: QuerySet, cols) -> Iterator[str]:
 
 def json_chunks(preds: QuerySet, viewer) -> Iterator[str]:
     cols = columns_for(viewer)
-    record = Cast(JSONObject(**{name: F(field) for name, field in cols}), TextField())
-    rows = _ordered(preds).values_list(record, flat=True).iterator(chunk_size=CHUNK)
     parts, first = ["["], True
-    for text in rows:
+    for text in _json_records(preds, cols):
         parts.append(text if first else "," + text)
         first = False
         if len(parts) >= CHUNK:
@@ -127,3 +126,16 @@ def json_chunks(preds: QuerySet, viewer) -> Iterator[str]:
             parts = []
     parts.append("]")
     yield "".join(parts)
+
+
+def _json_records(preds: QuerySet, cols) -> Iterator[str]:
+    """One JSON object per prediction, as text: built by PostgreSQL, or here from plain rows."""
+    if connection.vendor == "postgresql":
+        record = Cast(JSONObject(**{name: F(field) for name, field in cols}), TextField())
+        yield from _ordered(preds).values_list(record, flat=True).iterator(chunk_size=CHUNK)
+        return
+    names = [name for name, _ in cols]
+    for row in _ordered(preds).values_list(*[f for _, f in cols]).iterator(chunk_size=CHUNK):
+        record = dict(zip(names, row, strict=True))
+        record["created"] = record["created"].isoformat()
+        yield json.dumps(record)

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count, Max, Min
 
 from scans.models import Prediction, Scan
@@ -50,5 +51,7 @@ def test_bench_analytics_prints_every_figure(capsys):
     out = capsys.readouterr().out
     for line in ("dashboard (demo-researcher)", "statistics API (demo-staff)", "CSV export: 120 rows"):
         assert line in out
-    dashboard = next(line for line in out.splitlines() if line.startswith("dashboard (demo-researcher)"))
-    assert dashboard.endswith(f"queries {5 + REVIEWS} (filtered: {5 + REVIEWS})") and "peak RSS growth" in out
+    assert "peak RSS growth" in out
+    if connection.vendor == "postgresql":
+        dashboard = next(line for line in out.splitlines() if line.startswith("dashboard (demo-researcher)"))
+        assert dashboard.endswith(f"queries {5 + REVIEWS} (filtered: {5 + REVIEWS})")
