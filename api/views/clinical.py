@@ -1,7 +1,7 @@
 """Reviews, PDF reports and patients: the same services and rules as the pages."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -55,8 +55,13 @@ def scan_report(request, pk: int):
     return pdf_response(pdf, f"neurolens-scan-{scan.pk}.pdf")
 
 
+PatientRows = inline_serializer("PatientRow", {
+    "patient_ref": serializers.CharField(), "scans": serializers.IntegerField(),
+    "first": serializers.DateTimeField(), "last": serializers.DateTimeField()}, many=True)
+
+
 @extend_schema(tags=["patients"], summary="Patient references with scans you can see",
-               responses={200: OpenApiTypes.OBJECT, **errors()})
+               operation_id="v1_patients_index", responses={200: PatientRows, **errors()})
 @api_view(["GET"])
 def patients(request):
     rows = permissions.patient_rows(request.user)
