@@ -18,6 +18,12 @@ def write_markdown(card: dict, path: Path) -> None:
         f"{m['per_class'][c]['f1']:.3f} | {m['per_class'][c]['support']} |" for c in CLASSES)
     confusion = "\n".join(f"| **{c}** | " + " | ".join(str(v) for v in row) + " |"
                           for c, row in zip(CLASSES, m["confusion"]))
+    phases = tr.get("phases")
+    phase_md = ""
+    if phases:
+        phase_md = " In two phases: " + "; then ".join(
+            f"{ph['epochs_run']} epochs at peak learning rate {ph['lr']} ({ph['seconds'] / 60:.0f} min)"
+            for ph in phases) + ", the second a warm restart from the first's last weights."
     speed = card.get("speed")
     speed_md = "\n".join(f"| {k} | {v} |" for k, v in speed.items()) if speed else "Run `python -m ml.bench`."
     text = f"""# Model card: {card['version']}
@@ -34,7 +40,7 @@ unknown provenance; treat every output as a second look, never as a finding.
 | architecture | {card['architecture']} |
 | parameters | {card['parameters']:,} |
 | input | {card['input']['size'][0]}x{card['input']['size'][1]} {card['input']['mode']} |
-| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}; seed {tr['seed']} |
+| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}; seed {tr['seed']}.{phase_md} |
 | optimiser | {tr['optimizer']}; label smoothing {tr['label_smoothing']} |
 | augmentation | {tr['augmentation']} |
 | sampling | {tr['sampling']} |

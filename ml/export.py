@@ -81,6 +81,21 @@ def run_tflite(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(logits), np.concatenate(pooled)
 
 
+def load_training(run: Path) -> dict:
+    """The run's training summary; a resumed run's figures include the run it started from."""
+    training = json.loads((run / "training.json").read_text())
+    if training.get("resumed_from"):
+        first = load_training(Path(training["resumed_from"]).parent)
+        offset = first["epochs_run"]
+        training["phases"] = [{k: v for k, v in t.items() if k not in ("history", "phases")}
+                              for t in (first, training)]
+        training["history"] = first["history"] + [h | {"epoch": h["epoch"] + offset} for h in training["history"]]
+        training["best_epoch"] = (training["best_epoch"] or 0) + offset
+        training["epochs_run"] += offset
+        training["seconds"] += first["seconds"]
+    return training
+
+
 def all_stats(root: Path, paths: list[str]) -> np.ndarray:
     with ThreadPoolExecutor(4) as pool:
         return np.stack(list(pool.map(lambda p: image_stats(load_image(root / p)), paths)))
@@ -154,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"out of scope: {val_flagged:.4f} of val slices flagged, {non_mri_rate:.4f} of {len(others)} "
           f"non-MRI images flagged; missed: {missed}", flush=True)
 
-    training = json.loads((args.run / "training.json").read_text())
+    training = load_training(args.run)
     sha = hashlib.sha256(tflite.read_bytes()).hexdigest()
     n_train = int(is_train.sum())
     card = {

@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-minutes", type=float, default=0,
                    help="train for this long, the learning rate annealed over that time (0: --epochs decides)")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--resume", type=Path, help="start from this run's weights (a .keras file) instead of scratch")
     args = p.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
           .prefetch(2))
     val_inputs = pixels_to_input(va_x)
 
-    net = build_model()
+    net = keras.models.load_model(args.resume) if args.resume else build_model()
     model = keras.Model(net.input, net.outputs[0])
     schedule = CosineSchedule(args.lr, args.epochs * args.steps, args.steps, args.max_minutes * 60)
     model.compile(optimizer=keras.optimizers.AdamW(args.lr / 10, weight_decay=1e-4),
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                "val_acc": rep["accuracy"], "val_macro_f1": rep["macro_f1"],
                "val_min_recall": min(rep["recall"].values()), "seconds": time.perf_counter() - te}
         history.append(row)
+        net.save(args.out / "last.keras")
         mark = ""
         if rep["macro_f1"] > best["macro_f1"]:
             best = {**row, "macro_f1": rep["macro_f1"]}
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             break
 
     seconds = time.perf_counter() - t0
-    summary = {"epochs_run": len(history), "best_epoch": best.get("epoch"), "seconds": round(seconds),
+    summary = {"resumed_from": str(args.resume) if args.resume else None, "epochs_run": len(history), "best_epoch": best.get("epoch"), "seconds": round(seconds),
                "batch": args.batch, "steps_per_epoch": args.steps, "lr": args.lr, "seed": args.seed,
                "label_smoothing": 0.05, "history": history}
     (args.out / "training.json").write_text(json.dumps(summary, indent=2))
