@@ -8,6 +8,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from analytics import access, export, reports
 from analytics.filters import filtered_predictions
+from audit.models import AuditEvent
+from audit.trail import record
 
 
 def _allowed(request: HttpRequest) -> None:
@@ -56,6 +58,7 @@ def _streamed(chunks, content_type: str, extension: str) -> StreamingHttpRespons
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     _allowed(request)
     _, preds = filtered_predictions(request)
+    record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"CSV {request.GET.urlencode()}")
     return _streamed(export.csv_chunks(preds, request.user), "text/csv; charset=utf-8", "csv")
 
 
@@ -63,4 +66,5 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def export_json(request: HttpRequest) -> StreamingHttpResponse:
     _allowed(request)
     _, preds = filtered_predictions(request)
+    record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"JSON {request.GET.urlencode()}")
     return _streamed(export.json_chunks(preds, request.user), "application/json", "json")

@@ -25,6 +25,6 @@ def record(user, action: str, obj=None, detail: str = "", *, object_type: str = 
         action=action,
         object_type=object_type[:32],
         object_id=str(object_id)[:64],
-        detail=detail[:255],
+        detail=detail.strip()[:255],
         ip_address=current_address.get(),
     )

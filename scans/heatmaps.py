@@ -13,7 +13,7 @@ from PIL import Image
 
 from ml.infer import get_classifier
 from ml.preprocess import load_image, to_grayscale_uint8
-from scans.heat import layer_png, read_heat
+from scans.heat import heat_png, layer_png, read_heat
 from scans.models import Scan
 from scans.services import InferenceFailed
 
@@ -38,7 +38,10 @@ def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
         stored = bytes(scan.prediction.heat)
         if stored:
             return image, read_heat(stored, image.size)
-        return image, get_classifier().classify([image], heatmaps=True)[0].heatmap
+        heat = get_classifier().classify([image], heatmaps=True)[0].heatmap
+        #  Kept for the next view (rows made without one, e.g. batches); the prediction itself is untouched.
+        type(scan.prediction).objects.filter(pk=scan.prediction.pk).update(heat=heat_png(heat))
+        return image, heat
     except Exception as exc:
         log.exception("heat map failed for scan %s", scan.pk)
         raise InferenceFailed("The heat map could not be computed; please try again.") from exc

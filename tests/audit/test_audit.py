@@ -93,3 +93,12 @@ def test_an_image_fetched_through_the_api_is_a_download(owner, scan):
 def test_the_model_page_says_what_heat_maps_show_and_do_not(owner):
     page = client_for(owner).get(reverse("model-card")).text
     assert "which regions raised the score" in page and "does not outline a tumour" in page
+
+
+def test_an_analytics_export_is_audited(staff, scan):
+    client = client_for(staff)
+    b"".join(client.get(reverse("analytics:export-csv"), {"label": "glioma"}).streaming_content)
+    b"".join(client.get(reverse("analytics:export-json")).streaming_content)
+    details = list(AuditEvent.objects.filter(action="exported", object_type="analytics-export")
+                   .order_by("id").values_list("detail", flat=True))
+    assert details == ["CSV label=glioma", "JSON"]

@@ -12,7 +12,7 @@ from PIL import Image
 from ml.infer import get_classifier
 from scans.heat import heat_png, read_heat
 from scans.models import Scan
-from tests.helpers import client_for, png, synthetic_slice, upload
+from tests.helpers import client_for, make_scan, png, synthetic_slice, upload
 
 
 def test_every_upload_keeps_its_heat_map(owner):
@@ -65,3 +65,12 @@ def test_it_costs_at_most_50_ms_more_per_image():
         with_heat.append(per_image(True))
     extra = statistics.median(with_heat) - statistics.median(plain)
     assert extra <= 50, f"heat maps add {extra:.1f} ms per image"
+
+
+def test_a_row_without_a_heat_map_gets_one_when_first_viewed(owner):
+    scan = make_scan(owner)  # made without the model, so without a heat map
+    assert not scan.prediction.heat
+    response = client_for(owner).get(reverse("scans:heat-layer", args=[scan.pk]))
+    assert response.status_code == 200
+    scan.prediction.refresh_from_db()
+    assert len(scan.prediction.heat) > 0 and scan.prediction.label == "glioma"
