@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.errors import not_found
-from api.views import clinical, legacy, meta, results, scans, tokens
+from api.views import batches, clinical, legacy, meta, results, scans, tokens
 
 
 def _public(pattern):
@@ -29,6 +29,9 @@ v1 = [
     path("scans/<int:pk>/heatmap", scans.ScanHeatmap.as_view(), name="scan-heatmap"),
     path("scans/<int:pk>/reviews", clinical.scan_reviews, name="scan-reviews"),
     path("scans/<int:pk>/report.pdf", clinical.scan_report, name="scan-report"),
+    path("batches", batches.BatchList.as_view(), name="batches"),
+    path("batches/<int:pk>", batches.BatchDetail.as_view(), name="batch"),
+    path("batches/<int:pk>/results.csv", batches.BatchCsv.as_view(), name="batch-csv"),
     path("patients", clinical.patients, name="patients"),
     path("patients/report/<path:ref>", clinical.patient_report, name="patient-report"),
     path("patients/<path:ref>", clinical.patient, name="patient"),

@@ -131,3 +131,6 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} by {self.reviewer} ({self.created:%Y-%m-%d})"
+
+
+from scans.batch_models import BatchItem, BatchJob  # noqa: F401 - batches live in their own file

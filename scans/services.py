@@ -71,32 +71,9 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
         log.exception("inference failed for an upload by user %s", user.pk)
         raise InferenceFailed("The model could not analyse this image; please try again.") from exc
 
-    is_dicom = checked.format == "DICOM"
-    scan = Scan(
-        owner=user,
-        #  A DICOM file's name often is the patient's: it is not kept.
-        original_name=_dicom_name(checked) if is_dicom else (uploaded_file.name or "upload")[-255:],
-        sha256=checked.sha256,
-        format=checked.format,
-        width=checked.width,
-        height=checked.height,
-        size_bytes=len(checked.data),
-        #  For DICOM the pseudonymous key, so that one patient's files group together.
-        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else patient_ref.strip()),
-        note=note.strip(),
-        dicom_meta=checked.metadata,
-    )
+    scan = build_scan(user, checked, uploaded_file.name or "upload", patient_ref, note)
     scan.image.save(f"upload{checked.extension}", ContentFile(checked.data), save=False)
-    prediction = Prediction(
-        label=result.label,
-        confidence=result.confidence,
-        **{f"prob_{c}": p for c, p in result.probabilities.items()},
-        out_of_scope=result.out_of_scope,
-        out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
-        model_version=result.model_version,
-        inference_ms=result.ms,
-        heat=heat_png(result.heatmap),
-    )
+    prediction = build_prediction(result)
     try:
         with transaction.atomic():
             scan.save()
@@ -113,6 +90,39 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
                 return Submission(existing, created=False)
         raise
     return Submission(scan, created=True)
+
+
+def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", note: str = "") -> Scan:
+    """The unsaved Scan for a checked image (its file not yet stored)."""
+    is_dicom = checked.format == "DICOM"
+    return Scan(
+        owner=user,
+        #  A DICOM file's name often is the patient's: it is not kept.
+        original_name=_dicom_name(checked) if is_dicom else name[-255:],
+        sha256=checked.sha256,
+        format=checked.format,
+        width=checked.width,
+        height=checked.height,
+        size_bytes=len(checked.data),
+        #  For DICOM the pseudonymous key, so that one patient's files group together.
+        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else patient_ref.strip()),
+        note=note.strip(),
+        dicom_meta=checked.metadata,
+    )
+
+
+def build_prediction(result) -> Prediction:
+    """The unsaved Prediction for one of the classifier's results."""
+    return Prediction(
+        label=result.label,
+        confidence=result.confidence,
+        **{f"prob_{c}": p for c, p in result.probabilities.items()},
+        out_of_scope=result.out_of_scope,
+        out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
+        model_version=result.model_version,
+        inference_ms=result.ms,
+        heat=heat_png(result.heatmap) if result.heatmap is not None else b"",
+    )
 
 
 def find_duplicate(user, sha256: str) -> Scan | None:

@@ -26,7 +26,7 @@
   function bindDropzone(zone) {
     const input = zone.querySelector("input[type=file]");
     const name = zone.querySelector("[data-file-name]");
-    const showName = function () { if (name) name.textContent = input.files.length ? input.files[0].name : ""; };
+    const showName = function () { if (name) name.textContent = input.files.length > 1 ? input.files.length + " files" : input.files.length ? input.files[0].name : ""; };
     input.addEventListener("change", showName);
     ["dragenter", "dragover"].forEach(function (ev) {
       zone.addEventListener(ev, function (e) { e.preventDefault(); zone.classList.add("dragover"); });

@@ -1,0 +1,31 @@
+"""A batch as CSV: one row per file, its result or why it has none."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from api.export import _cell, _Line
+from ml.infer import CLASSES
+
+COLUMNS = ["position", "file", "status", "error_code", "error_message", "scan_id", "duplicate", "label",
+           "confidence", *[f"prob_{c}" for c in CLASSES], "out_of_scope", "model_version"]
+
+
+def rows(batch) -> Iterator[dict]:
+    items = batch.items.select_related("scan__prediction").order_by("position")
+    for item in items.iterator(chunk_size=500):
+        p = getattr(item.scan, "prediction", None) if item.scan else None
+        yield {"position": item.position + 1, "file": item.name, "status": item.status,
+               "error_code": item.error_code, "error_message": item.error_message, "scan_id": item.scan_id or "",
+               "duplicate": item.duplicate if item.scan_id else "",
+               "label": p.label if p else "", "confidence": p.confidence if p else "",
+               **{f"prob_{c}": (p.probabilities[c] if p else "") for c in CLASSES},
+               "out_of_scope": p.out_of_scope if p else "", "model_version": p.model_version if p else ""}
+
+
+def csv_chunks(batch) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
+    for row in rows(batch):
+        yield writer.writerow([_cell(row[c]) for c in COLUMNS])

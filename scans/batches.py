@@ -1,0 +1,146 @@
+"""Batch use cases: take many files (or ZIPs) in, stage them, queue them, report progress.
+
+The raw bytes are staged in the default storage before anything is queued, so that a worker on
+another machine can read them (MEDIA_ROOT shared, or object storage); scans.batch_work settles
+the items and deletes what was staged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from audit.trail import record
+from scans.archive import Member, is_zip, read_archive
+from scans.batch_models import BatchItem, BatchJob
+from scans.ingest import ScanRejected
+
+
+def staging():
+    return storages["default"]
+
+
+def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> BatchJob:
+    """One batch with an item per file (a ZIP's members opened), its work queued. Raises
+    ScanRejected when the upload as a whole is refused; nothing is kept then."""
+    folder = f"staging/{uuid.uuid4().hex}"
+    items, names = [], []
+    try:
+        for member in _members(files):
+            items.append(_stage(member, folder, len(items), names))
+        queued = sum(i.status == BatchItem.PENDING for i in items)
+        if not items:
+            raise ScanRejected("no_files", "Choose one or more images or a ZIP archive.")
+        if queued > settings.BATCH_MAX_FILES:
+            raise ScanRejected("too_many_files", f"At most {settings.BATCH_MAX_FILES} images per batch.")
+        with transaction.atomic():
+            batch = BatchJob.objects.create(owner=user, source=source, name=_batch_name(files, len(items)))
+            for item in items:
+                item.batch = batch
+            BatchItem.objects.bulk_create(items)
+            record(user, AuditEvent.UPLOADED, batch, f"{queued} images, {len(items) - queued} skipped ({source})")
+    except BaseException:
+        for name in names:
+            staging().delete(name)
+        raise
+    from scans.tasks import enqueue_batch  # the tasks wrap this module
+
+    enqueue_batch(batch.pk)
+    return batch
+
+
+def _members(files: Iterable[UploadedFile]):
+    limit = settings.BATCH_ZIP_MAX_UNPACKED_MB * 1024 * 1024
+    for f in files:
+        name = (f.name or "upload")[-255:]
+        head = f.read(4)
+        f.seek(0)
+        if is_zip(head):
+            if f.size and f.size > limit:
+                raise ScanRejected("archive_too_large", f"{name} is larger than NeuroLens unpacks.")
+            yield from read_archive(f.read(), max_members=settings.BATCH_ZIP_MAX_MEMBERS, max_bytes=limit, label=name)
+        elif f.size is not None and f.size > settings.MAX_UPLOAD_BYTES:
+            yield Member(name, skipped=f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.",
+                         code="file_too_large")
+        else:
+            yield Member(name, f.read())
+
+
+def _stage(member: Member, folder: str, position: int, names: list[str]) -> BatchItem:
+    item = BatchItem(position=position, name=member.name[-255:])
+    if member.skipped:
+        item.status = BatchItem.SKIPPED if member.code == "skipped" else BatchItem.FAILED
+        item.error_code, item.error_message, item.settled = member.code, member.skipped[:255], timezone.now()
+        return item
+    item.staged = staging().save(f"{folder}/{position}", ContentFile(member.data))
+    names.append(item.staged)
+    return item
+
+
+def _batch_name(files, count: int) -> str:
+    files = list(files)
+    if len(files) == 1 and files[0].name:
+        return files[0].name[-255:]
+    return f"{count} files"
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    pending: int
+    rate: float | None  # items settled per second so far
+    eta_s: float | None
+    finished: bool
+
+    @property
+    def settled(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def percent(self) -> int:
+        queued = self.total - self.skipped
+        return 100 if not queued else round(100 * self.settled / queued)
+
+
+def progress(batch: BatchJob) -> Progress:
+    batch.refresh_from_db(fields=["finished"])
+    counts = dict(batch.items.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    done, failed = counts.get(BatchItem.DONE, 0), counts.get(BatchItem.FAILED, 0)
+    skipped, pending = counts.get(BatchItem.SKIPPED, 0), counts.get(BatchItem.PENDING, 0)
+    last = batch.finished or batch.items.exclude(status=BatchItem.SKIPPED).aggregate(t=Max("settled"))["t"]
+    elapsed = (last - batch.created).total_seconds() if last else 0
+    rate = (done + failed) / elapsed if elapsed > 0 and done + failed else None
+    eta = pending / rate if rate and pending else (0.0 if not pending else None)
+    return Progress(sum(counts.values()), done, failed, skipped, pending, rate, eta, batch.finished is not None)
+
+
+def finish_if_settled(batch_id: int) -> bool:
+    """Mark the batch finished once no item is pending, and drop anything still staged."""
+    if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.PENDING).exists():
+        return False
+    BatchJob.objects.filter(pk=batch_id, finished__isnull=True).update(finished=timezone.now())
+    leftover = BatchItem.objects.filter(batch_id=batch_id).exclude(staged="")
+    for name in leftover.values_list("staged", flat=True):
+        staging().delete(name)
+    leftover.update(staged="")
+    return True
+
+
+def visible_batches(user):
+    from scans.permissions import sees_all_scans
+
+    batches = BatchJob.objects.select_related("owner")
+    return batches if sees_all_scans(user) else batches.filter(owner=user)
