@@ -39,6 +39,16 @@ run: setup
 serve: setup
 	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $${WEB_WORKERS:-2} --threads 4
 
+# Batch workers: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) here and for the web
+# processes, and give both the same MEDIA_ROOT. Start as many as the machines allow.
+.PHONY: worker bench-batch
+worker: setup
+	$(VENV)/bin/celery -A config worker -l info --concurrency $${WORKER_CONCURRENCY:-1}
+
+# Single upload under gunicorn, a 500-image batch in-process and with one Redis worker, memory.
+bench-batch: setup
+	$(PY) manage.py bench_batch
+
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-broker_url = settings.CELERY_BROKER_URL or "memory://"
+broker_url = settings.CELERY_BROKER_URL or "memory://localhost/"
 task_always_eager = not settings.CELERY_BROKER_URL
 task_eager_propagates = True
 task_acks_late = True

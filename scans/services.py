@@ -70,8 +70,40 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
     except Exception as exc:
         log.exception("inference failed for an upload by user %s", user.pk)
         raise InferenceFailed("The model could not analyse this image; please try again.") from exc
+    return store_result(user, checked, result, uploaded_file.name or "upload", patient_ref, note)
 
-    scan = build_scan(user, checked, uploaded_file.name or "upload", patient_ref, note)
+
+def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | ScanRejected | InferenceFailed]:
+    """submit_scan for several files, the new images classified in one forward pass; each file's
+    Submission, or the exception that file raised (the others go on)."""
+    checked: list = []
+    for f in uploaded_files:
+        try:
+            checked.append(check_upload(f))
+        except ScanRejected as exc:
+            checked.append(exc)
+    fresh = {c.sha256: c for c in checked if isinstance(c, CheckedImage) and not find_duplicate(user, c.sha256)}
+    try:
+        results = dict(zip(fresh, get_classifier().classify([c.image for c in fresh.values()], heatmaps=True)))
+    except Exception:
+        log.exception("inference failed for %d uploads by user %s", len(fresh), user.pk)
+        results = {}
+    out: list = []
+    for f, c in zip(uploaded_files, checked):
+        if isinstance(c, ScanRejected):
+            out.append(c)
+        elif c.sha256 in results and c.sha256 in fresh:
+            out.append(store_result(user, fresh.pop(c.sha256), results[c.sha256], f.name or "upload"))
+        elif (existing := find_duplicate(user, c.sha256)) is not None:
+            out.append(Submission(existing, created=False))
+        else:
+            out.append(InferenceFailed("The model could not analyse this image; please try again."))
+    return out
+
+
+def store_result(user, checked: CheckedImage, result, name: str, patient_ref: str = "", note: str = "") -> Submission:
+    """Store a classified upload: its file, Scan and Prediction (one transaction) and the audit entry."""
+    scan = build_scan(user, checked, name, patient_ref, note)
     scan.image.save(f"upload{checked.extension}", ContentFile(checked.data), save=False)
     prediction = build_prediction(result)
     try:

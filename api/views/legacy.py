@@ -86,13 +86,12 @@ BatchItems = PolymorphicProxySerializer(
     resource_type_field_name=None, many=True)
 
 
-def _batch_item(request, file) -> dict:
-    try:
-        return prediction_body(services.submit_scan(request.user, file).scan)
-    except ScanRejected as exc:
-        return {"filename": file.name, **error_body(exc.code, exc.message, "images")}
-    except services.InferenceFailed as exc:
-        return {"filename": file.name, **error_body("inference_failed", str(exc), "images")}
+def _batch_item(file, outcome) -> dict:
+    if isinstance(outcome, ScanRejected):
+        return {"filename": file.name, **error_body(outcome.code, outcome.message, "images")}
+    if isinstance(outcome, services.InferenceFailed):
+        return {"filename": file.name, **error_body("inference_failed", str(outcome), "images")}
+    return prediction_body(outcome.scan)
 
 
 @extend_schema(tags=TAG, summary="Classify several images (field `images`, repeated)",
@@ -109,7 +108,8 @@ def predict_batch(request):
         raise ApiError(400, "required", "Send one or more files in the field 'images'.", "images")
     if len(files) > settings.API_BATCH_MAX_FILES:
         raise ApiError(400, "too_many_files", f"At most {settings.API_BATCH_MAX_FILES} files per batch.", "images")
-    return Response([_batch_item(request, f) for f in files])
+    #  One forward pass for the whole request (scans.services.submit_scans).
+    return Response([_batch_item(f, o) for f, o in zip(files, services.submit_scans(request.user, files))])
 
 
 @extend_schema(tags=TAG, summary="Architecture and training details",
