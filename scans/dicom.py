@@ -92,6 +92,10 @@ def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
     if modality != "MR":
         shown = modality or "of no stated modality"
         raise ScanRejected("unsupported_modality", f"This DICOM file is {shown}, not MR; NeuroLens reads MRI only.")
+    if str(ds.get("BurnedInAnnotation", "")).strip().upper() == "YES":
+        #  Text drawn into the pixels (names, dates) survives any removal of attributes.
+        raise ScanRejected("burned_in_annotation", "This DICOM image has text burned into its pixels, which "
+                                                   "cannot be de-identified here; upload a clean export.")
     if "PixelData" not in ds:
         raise ScanRejected("no_pixel_data", "This DICOM file holds no image (no pixel data).")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)

@@ -147,3 +147,9 @@ def test_the_batch_call_takes_dicom_and_refuses_per_file(owner):
     good, bad = response.json()
     assert set(good["all_predictions"]) and bad["error"]["code"] == "unsupported_modality"
     assert Scan.objects.get().format == "DICOM"
+
+
+def test_it_refuses_an_image_with_text_burned_in(owner, settings):
+    ds = mr_dataset()
+    ds.BurnedInAnnotation = "YES"
+    _rejected(client_for(owner), to_bytes(ds), "burned.dcm", "burned_in_annotation", "burned into its pixels", settings)
