@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from scans.ingest import ScanRejected, sniff_format
 
@@ -52,15 +53,16 @@ def unsafe_name(name: str) -> bool:
     return path.startswith("/") or ".." in PurePosixPath(path).parts or (len(path) > 1 and path[1] == ":")
 
 
-def read_archive(data: bytes, *, max_members: int, max_bytes: int, label: str = "") -> Iterator[Member]:
-    """Every member as a Member; raises ScanRejected for an archive that must be refused whole."""
+def read_archive(data: bytes | BinaryIO, *, max_members: int, max_bytes: int, label: str = "") -> Iterator[Member]:
+    """Every member as a Member; raises ScanRejected for an archive that must be refused whole.
+    `data` may be an open file: then only one member at a time is held in memory."""
     budget = _Budget(max_members, max_bytes)
     yield from _members(data, budget, label, depth=0)
 
 
-def _members(data: bytes, budget: _Budget, prefix: str, depth: int) -> Iterator[Member]:
+def _members(data: bytes | BinaryIO, budget: _Budget, prefix: str, depth: int) -> Iterator[Member]:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
         infos = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise ScanRejected("corrupt_archive", f"{prefix or 'The archive'} is not a readable ZIP file.") from None

@@ -7,6 +7,7 @@ the items and deletes what was staged.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,12 +19,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
 from audit.models import AuditEvent
 from audit.trail import record
 from scans.archive import Member, is_zip, read_archive
 from scans.batch_models import BatchItem, BatchJob
 from scans.ingest import ScanRejected
+
+log = logging.getLogger(__name__)
 
 
 def staging():
@@ -55,7 +59,11 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
         raise
     from scans.tasks import enqueue_batch  # the tasks wrap this module
 
-    enqueue_batch(batch.pk)
+    try:
+        enqueue_batch(batch.pk)
+    except BrokerDown:
+        #  The items stay pending; the next worker to start queues them (scans.tasks.resume_unfinished).
+        log.exception("batch %s stored but not queued: the broker is unreachable", batch.pk)
     return batch
 
 
@@ -68,7 +76,7 @@ def _members(files: Iterable[UploadedFile]):
         if is_zip(head):
             if f.size and f.size > limit:
                 raise ScanRejected("archive_too_large", f"{name} is larger than NeuroLens unpacks.")
-            yield from read_archive(f.read(), max_members=settings.BATCH_ZIP_MAX_MEMBERS, max_bytes=limit, label=name)
+            yield from read_archive(f, max_members=settings.BATCH_ZIP_MAX_MEMBERS, max_bytes=limit, label=name)
         elif f.size is not None and f.size > settings.MAX_UPLOAD_BYTES:
             yield Member(name, skipped=f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.",
                          code="file_too_large")
