@@ -25,6 +25,7 @@ from audit.models import AuditEvent
 from audit.trail import record
 from scans.archive import Member, is_zip, read_archive
 from scans.batch_models import BatchItem, BatchJob
+from scans.dicom import staged_upload
 from scans.ingest import ScanRejected
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,14 @@ def _stage(member: Member, folder: str, position: int, names: list[str]) -> Batc
         item.status = BatchItem.SKIPPED if member.code == "skipped" else BatchItem.FAILED
         item.error_code, item.error_message, item.settled = member.code, member.skipped[:255], timezone.now()
         return item
-    item.staged = staging().save(f"{folder}/{position}", ContentFile(member.data))
+    try:
+        #  A DICOM file is de-identified before it is staged: nothing identifying may be stored.
+        data, item.name = staged_upload(member.data, item.name, settings.PATIENT_KEY_SECRET)
+    except ScanRejected as exc:
+        item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
+        item.settled = timezone.now()
+        return item
+    item.staged = staging().save(f"{folder}/{position}", ContentFile(data))
     names.append(item.staged)
     return item
 

@@ -81,10 +81,39 @@ def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydico
         if not any(elem.tag.element for elem in ds):  # group lengths alone: zeros after a DICM marker
             raise ValueError("no data elements")
         patient_id = str(ds.get("PatientID", "") or "").strip()
+        sealed = str(ds.get("DeidentificationMethod", "") or "")
         deidentify(ds)  # from here on nothing identifying is left in ds
     except Exception:  # noqa: BLE001 - see read_dicom
         raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
+    if patient_id and hmac.compare_digest(sealed, _seal(patient_id, secret)):
+        return ds, patient_id  # staged by staged_upload: the ID is already the key
     return ds, patient_key(patient_id, secret) if patient_id else ""
+
+
+def staged_upload(data: bytes, name: str, secret: str) -> tuple[bytes, str]:
+    """What may be stored of an upload before it is read (batches stage files for their workers):
+    a DICOM file comes back de-identified, its Patient ID replaced by the key and sealed with the
+    secret (so read_dicom takes it as the key, and nobody can forge one), under a neutral name.
+    Anything else comes back as it is."""
+    from scans.ingest import sniff_format
+
+    is_dicom = sniff_format(data) == "DICOM"
+    if not (is_dicom or name.lower().endswith(".dcm")):
+        return data, name
+    ds, key = _parse_and_deidentify(data, secret, force=not is_dicom)
+    ds.PatientIdentityRemoved = "YES"
+    if key:
+        ds.PatientID, ds.DeidentificationMethod = key, _seal(key, secret)
+    buf = io.BytesIO()
+    try:
+        ds.save_as(buf, enforce_file_format=True)
+    except Exception:  # noqa: BLE001 - see read_dicom
+        raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
+    return buf.getvalue(), "DICOM file.dcm"
+
+
+def _seal(key: str, secret: str) -> str:
+    return "NeuroLens " + hmac.new(secret.encode(), f"staged:{key}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
