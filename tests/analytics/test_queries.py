@@ -104,11 +104,6 @@ def test_busiest_users_count_scans_and_active_days(known):
     ]
 
 
-@pytest.mark.skipif(queries.review_model() is not None, reason="the review model exists")
-def test_agreement_is_none_until_reviews_exist(known):
-    assert queries.agreement(preds()) is None
-
-
 @pytest.mark.skipif(queries.review_model() is None, reason="no review model yet (issue 7)")
 def test_agreement_counts_each_scans_current_review(known, reviewer):
     review = queries.review_model()
