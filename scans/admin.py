@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from scans.models import Prediction, Scan
+from scans.models import BatchItem, BatchJob, Prediction, Scan
 
 
 class PredictionInline(admin.StackedInline):
@@ -27,3 +27,20 @@ class ScanAdmin(admin.ModelAdmin):
     @admin.display(ordering="prediction__confidence")
     def confidence(self, scan: Scan) -> str:
         return f"{scan.prediction.confidence:.1%}"
+
+
+class BatchItemInline(admin.TabularInline):
+    model = BatchItem
+    can_delete = False
+    readonly_fields = ["position", "name", "status", "error_code", "error_message", "scan", "duplicate", "settled"]
+    exclude = ["staged"]
+    extra = 0
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "owner", "source", "created", "finished"]
+    list_filter = ["source", "created"]
+    search_fields = ["name", "owner__username"]
+    readonly_fields = ["owner", "created", "finished", "name", "source"]
+    inlines = [BatchItemInline]

@@ -3,12 +3,14 @@
 import csv
 import io
 
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from scans.batch_models import BatchItem, BatchJob
 from scans.models import Prediction, Scan
 from tests.batches.helpers import bad_files, good_files, post_batch
+from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
 
 
@@ -114,3 +116,10 @@ def test_too_many_files_are_refused_whole(owner, settings):
 def test_the_page_offers_multiple_files_and_a_drop_zone(owner):
     body = client_for(owner).get(reverse("scans:batch-new")).content.decode()
     assert 'name="files"' in body and " multiple" in body and "data-dropzone" in body and ".zip" in body
+
+
+def test_a_dicom_files_name_is_not_kept(owner):
+    post_batch(client_for(owner), [ContentFile(mr_file(), name="DOE^JOHN.dcm")])
+    item = BatchJob.objects.get().items.get()
+    assert item.name == "DICOM file.dcm" and item.status == "done"
+    assert "DOE" not in item.scan.original_name
