@@ -112,6 +112,8 @@ def update_card(results: dict) -> None:
         **{f"images/s at batch {bs}, decode included": f"{ours['images_per_s'][bs]:.0f}"
            + (f" (prototype {proto['images_per_s'][bs]:.0f})" if proto else "") for bs in ("1", "32", "64")},
         "peak resident memory": both("peak_rss_mb", "{:.0f} MB"),
+        "machine load average at the end (2 cores; above 2 means other work shared them)":
+            f"{os.getloadavg()[0]:.1f}",
     }
     path = MODEL_DIR / "card.json"
     card = json.loads(path.read_text())

@@ -11,6 +11,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _verdict(m: dict, cal: dict) -> str:
+    checks = [("accuracy", m["accuracy"] >= 0.93), ("macro F1", m["macro_f1"] >= 0.92),
+              ("every recall", min(v["recall"] for v in m["per_class"].values()) >= 0.88),
+              ("ECE", cal["ece"] <= 0.03)]
+    return ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in checks) + "."
+
+
 def write_markdown(card: dict, path: Path) -> None:
     m, cal, oos, data, tr = card["metrics"], card["calibration"], card["out_of_scope"], card["data"], card["training"]
     rows = "\n".join(
@@ -65,6 +72,12 @@ Confusion matrix (rows: true class, columns: predicted, in the order {', '.join(
 | | {' | '.join(CLASSES)} |
 |---|---|---|---|---|
 {confusion}
+
+Batch-norm statistics {"were" if tr.get("batch_norm_recalibrated") else "were not"} re-estimated on clean training images after
+training (validation accuracy before: {_pct(tr.get("val_accuracy_before_recalibration", m["accuracy"]))}).
+
+**Against the project's bar** (accuracy >= 93%, macro F1 >= 0.92, every recall >= 0.88, ECE <= 0.03):
+{_verdict(m, cal)}
 
 ## Calibration
 {cal['method']}: T = {cal['temperature']}. Expected calibration error (15 bins): {cal['ece_uncalibrated']:.4f}
