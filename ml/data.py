@@ -27,6 +27,7 @@ from PIL import Image
 
 from ml.labels import CLASSES, FOLDER_ALIASES
 from ml.preprocess import INPUT_SIZE, load_image, to_pixels
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 GROUP_DISTANCE = 32  # of 256 bits: same slice <= ~20, neighbouring slices ~22-40
 VAL_FRACTION = 0.2

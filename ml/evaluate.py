@@ -48,8 +48,8 @@ def evaluate(root: Path, examples, progress: bool = False) -> dict:
 
 def format_report(r: dict) -> str:
     lines = [f"model {r['model_version']}: {r['n']} images",
-             f"accuracy {r['accuracy']:.4f}   macro precision {r['macro_precision']:.4f}   "
-             f"macro recall {r['macro_recall']:.4f}   macro F1 {r['macro_f1']:.4f}",
+             (f"accuracy {r['accuracy']:.4f}   macro precision {r['macro_precision']:.4f}   "
+              f"macro recall {r['macro_recall']:.4f}   macro F1 {r['macro_f1']:.4f}"),
              f"expected calibration error (15 bins) {r['ece']:.4f}   flagged out of scope {r['out_of_scope']}",
              "", f"{'class':12s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'support':>8s}"]
     for c in CLASSES:

@@ -189,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         "data": {
             "sources": ["brain-tumor-mri (Nickparvar)", "brain-tumor-classification (Bhuvaji et al.)"],
             "images": len(examples), "train_images": n_train, "val_images": int(is_val.sum()),
-            "groups": int(len(set(groups.tolist()))),
-            "train_groups": int(len(set(groups[is_train].tolist()))),
-            "val_groups": int(len(set(groups[is_val].tolist()))),
+            "groups": len(set(groups.tolist())),
+            "train_groups": len(set(groups[is_train].tolist())),
+            "val_groups": len(set(groups[is_val].tolist())),
             "split": f"near-duplicate groups (dihedral pHash, Hamming <= {GROUP_DISTANCE}/256) split "
                      "80/20 per group by a seeded hash; manifest ml/splits/manifest.csv",
             "val_support": report["support"],

@@ -64,7 +64,7 @@ def photographs() -> list[tuple[str, Image.Image]]:
     for name in names:
         try:
             arr = getattr(data, name)()
-        except Exception:  # noqa: BLE001 - some need an optional download; skip those
+        except Exception:  # noqa: BLE001, S112 - some need an optional download; skip those
             continue
         if arr.dtype == bool:
             arr = arr.astype(np.uint8) * 255

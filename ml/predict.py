@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.json:
                     print(json.dumps({"file": str(path), "error": error}))
                 else:
-                    print(f"{str(path):40s} ERROR: {error}")
+                    print(f"{path!s:40s} ERROR: {error}")
                 continue
             if args.json:
                 print(json.dumps({"file": str(path)} | res.to_dict()))
