@@ -39,6 +39,9 @@ def test_an_administrator_uploads_dicom_reviews_it_and_finds_it_audited(page, li
     page.set_input_files("#id_image", str(dicom))
     page.get_by_role("button", name="Analyse").click()
     expect(page.get_by_test_id("label")).to_have_text(re.compile("Tumor"))
+    #  A correction must name another class than the model's.
+    other = ("pituitary", "Pituitary") if "Meningioma" in page.get_by_test_id("label").inner_text() else (
+        "meningioma", "Meningioma")
     page.get_by_role("link", name="Open details").click()
 
     expect(page.get_by_text("2 of 3 (the middle frame was classified)")).to_be_visible()
@@ -54,10 +57,10 @@ def test_an_administrator_uploads_dicom_reviews_it_and_finds_it_audited(page, li
     page.screenshot(path=SHOTS / "detail-dicom.png", full_page=True)
 
     page.get_by_label("Corrected").check()
-    page.get_by_label("Correct label (when correcting)").select_option("meningioma")
+    page.get_by_label("Correct label (when correcting)").select_option(other[0])
     page.get_by_label("Comment").fill("Extra-axial, dural tail.")
     page.get_by_role("button", name="Save review").click()
-    expect(page.get_by_test_id("review-status")).to_have_text("corrected to Meningioma Tumor")
+    expect(page.get_by_test_id("review-status")).to_have_text(f"corrected to {other[1]} Tumor")
 
     page.get_by_role("link", name="Patients").click()
     page.get_by_test_id("patient-row").get_by_role("link").click()
