@@ -94,7 +94,8 @@ def _stage(member: Member, folder: str, position: int, names: list[str]) -> Batc
     try:
         #  A DICOM file is de-identified before it is staged: nothing identifying may be stored.
         data, item.name = staged_upload(member.data, item.name, settings.PATIENT_KEY_SECRET)
-    except ScanRejected as exc:
+    except ScanRejected as exc:  # only a DICOM file gets here: its name is not kept either
+        item.name = "DICOM file.dcm"
         item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
         item.settled = timezone.now()
         return item

@@ -34,10 +34,11 @@ def test_a_batch_of_dicom_files_leaves_nothing_identifying(owner, settings, capl
     ct = open(get_testdata_file("CT_small.dcm", download=False), "rb").read()  # noqa: SIM115
     files = [ContentFile(mr_file(seed=1), name=f"{SECRETS['name']}_{SECRETS['given']}.dcm"),
              ContentFile(ct, name="ct.dcm"),
-             ContentFile(zip_bytes({f"{SECRETS['name']}/slice2.dcm": mr_file(seed=2)}), name="study.zip")]
+             ContentFile(zip_bytes({f"{SECRETS['name']}/slice2.dcm": mr_file(seed=2)}), name="study.zip"),
+             ContentFile(mr_file()[:300], name=f"{SECRETS['given']}.dcm")]
     post_batch(client_for(owner), files)
     items = {i.position: i for i in BatchJob.objects.get().items.all()}
-    assert items[1].error_code == "unsupported_modality"
+    assert items[1].error_code == "unsupported_modality" and items[3].error_code == "corrupt_file"
     assert items[0].status == items[2].status == BatchItem.DONE
     refs = set(Scan.objects.values_list("patient_ref", flat=True))
     assert refs == {patient_key(PATIENT_ID, settings.PATIENT_KEY_SECRET)}
