@@ -49,7 +49,7 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
         if queued > settings.BATCH_MAX_FILES:
             raise ScanRejected("too_many_files", f"At most {settings.BATCH_MAX_FILES} images per batch.")
         with transaction.atomic():
-            batch = BatchJob.objects.create(owner=user, source=source, name=_batch_name(files, len(items)))
+            batch = BatchJob.objects.create(owner=user, source=source, name=_batch_name(files, items))
             for item in items:
                 item.batch = batch
             BatchItem.objects.bulk_create(items)
@@ -104,11 +104,13 @@ def _stage(member: Member, folder: str, position: int, names: list[str]) -> Batc
     return item
 
 
-def _batch_name(files, count: int) -> str:
+def _batch_name(files, items: list[BatchItem]) -> str:
+    """A single upload's file name, unless the batch holds DICOM: a DICOM file is often named
+    after its patient, and its own name is never kept either."""
     files = list(files)
-    if len(files) == 1 and files[0].name:
+    if len(files) == 1 and files[0].name and not any(i.name == "DICOM file.dcm" for i in items):
         return files[0].name[-255:]
-    return f"{count} files"
+    return f"{len(items)} files"
 
 
 @dataclass(frozen=True)

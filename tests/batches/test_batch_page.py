@@ -122,4 +122,5 @@ def test_a_dicom_files_name_is_not_kept(owner):
     post_batch(client_for(owner), [ContentFile(mr_file(), name="DOE^JOHN.dcm")])
     item = BatchJob.objects.get().items.get()
     assert item.name == "DICOM file.dcm" and item.status == "done"
+    assert "DOE" not in item.batch.name
     assert "DOE" not in item.scan.original_name
