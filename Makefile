@@ -59,7 +59,7 @@ lint: $(DEV_STAMP)
 # requirements-ml.txt brings; evaluation and prediction run on the committed LiteRT model.
 ML_HASH := $(shell cat requirements.txt requirements-dev.txt requirements-ml.txt | sha256sum | cut -c1-16)
 ML_STAMP := $(VENV)/.installed-ml-$(ML_HASH)
-ML_MINUTES ?= 82
+ML_MINUTES ?= 80
 RUN ?= ml/runs/latest
 
 $(ML_STAMP): | $(PY)
@@ -71,7 +71,7 @@ $(ML_STAMP): | $(PY)
 split: $(ML_STAMP)  ## regroup near-duplicates and rewrite ml/splits/manifest.csv
 	$(PY) -m ml.data
 train: $(ML_STAMP)  ## train from scratch for ML_MINUTES into RUN
-	$(PY) -m ml.train --epochs 100 --patience 100 --max-minutes $(ML_MINUTES) --out $(RUN)
+	$(PY) -m ml.train --epochs 1000 --patience 1000 --steps 200 --max-minutes $(ML_MINUTES) --out $(RUN)
 export: $(ML_STAMP)  ## calibrate, convert to LiteRT and write ml/model/ from RUN
 	$(PY) -m ml.export --run $(RUN)
 evaluate: $(DEV_STAMP)  ## the committed model on the validation split

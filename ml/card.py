@@ -18,6 +18,15 @@ def _verdict(m: dict, cal: dict) -> str:
     return ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in checks) + "."
 
 
+def _tta(m: dict) -> str:
+    tta = m.get("flip_tta")
+    if not tta:
+        return ""
+    served = "is served" if tta["served"] else "is not served: it would double the forward pass"
+    return (f"Averaging each slice with its mirror image (test-time flip) gives {_pct(tta['accuracy'])}, macro F1 "
+            f"{tta['macro_f1']:.3f}, lowest recall {tta['min_recall']:.3f}; it {served}.\n\n")
+
+
 def write_markdown(card: dict, path: Path) -> None:
     m, cal, oos, data, tr = card["metrics"], card["calibration"], card["out_of_scope"], card["data"], card["training"]
     rows = "\n".join(
@@ -47,7 +56,7 @@ unknown provenance; treat every output as a second look, never as a finding.
 | architecture | {card['architecture']} |
 | parameters | {card['parameters']:,} |
 | input | {card['input']['size'][0]}x{card['input']['size'][1]} {card['input']['mode']} |
-| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}; seed {tr['seed']}.{phase_md} |
+| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}, {tr.get('precision', 'float32')}; seed {tr['seed']}.{phase_md}{tr.get('notes', '')} |
 | optimiser | {tr['optimizer']}; label smoothing {tr['label_smoothing']} |
 | augmentation | {tr['augmentation']} |
 | sampling | {tr['sampling']} |
@@ -73,7 +82,7 @@ Confusion matrix (rows: true class, columns: predicted, in the order {', '.join(
 |---|---|---|---|---|
 {confusion}
 
-Batch-norm statistics {"were" if tr.get("batch_norm_recalibrated") else "were not"} re-estimated on clean training images after
+{_tta(m)}Batch-norm statistics {"were" if tr.get("batch_norm_recalibrated") else "were not"} re-estimated on clean training images after
 training (validation accuracy before: {_pct(tr.get("val_accuracy_before_recalibration", m["accuracy"]))}).
 
 **Against the project's bar** (accuracy >= 93%, macro F1 >= 0.92, every recall >= 0.88, ECE <= 0.03):

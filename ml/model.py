@@ -64,7 +64,7 @@ def build_model(input_size: int = INPUT_SIZE, widths=(16, 24, 48, 96, 192), drop
     features = separable_block(x, w4)
     pooled = layers.GlobalAveragePooling2D()(features)
     pooled = layers.Dropout(dropout)(pooled)
-    logits = layers.Dense(NUM_CLASSES, name="logits",
+    logits = layers.Dense(NUM_CLASSES, name="logits", dtype="float32",
                           kernel_regularizer=keras.regularizers.l2(L2))(pooled)
     return keras.Model(inp, [logits, features], name="neurolens_cnn")
 

@@ -67,9 +67,9 @@ class CosineSchedule:
 
 def make_augment(tf, keras):
     geometric = keras.Sequential([
-        keras.layers.RandomRotation(0.05, fill_mode="constant"),
-        keras.layers.RandomZoom((-0.15, 0.10), fill_mode="constant"),
-        keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant"),
+        keras.layers.RandomRotation(0.05, fill_mode="constant", dtype="float32"),
+        keras.layers.RandomZoom((-0.15, 0.10), fill_mode="constant", dtype="float32"),
+        keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", dtype="float32"),
     ])
 
     def augment(x):
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-minutes", type=float, default=0,
                    help="train for this long, the learning rate annealed over that time (0: --epochs decides)")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
+                   help="mixed_bfloat16 computes in bfloat16 (AVX-512 BF16 / AMX), keeps weights in float32")
     p.add_argument("--resume", type=Path, help="start from this run's weights (a .keras file) instead of scratch")
     args = p.parse_args(argv)
 
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     from ml.model import build_model
 
     keras.utils.set_random_seed(args.seed)
+    keras.mixed_precision.set_global_policy(args.precision)
     t0 = time.perf_counter()
     examples = read_manifest(args.manifest)
     pixels = load_pixels(args.data, examples)
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     summary = {"resumed_from": str(args.resume) if args.resume else None, "epochs_run": len(history), "best_epoch": best.get("epoch"), "seconds": round(seconds),
                "batch": args.batch, "steps_per_epoch": args.steps, "lr": args.lr, "seed": args.seed,
+               "precision": args.precision,
                "label_smoothing": 0.05, "history": history}
     (args.out / "training.json").write_text(json.dumps(summary, indent=2))
     print(f"done in {seconds / 60:.1f} min; best epoch {best.get('epoch')} "
