@@ -197,8 +197,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-#  Batches (scans/batches.py, scans/tasks.py). With no broker the tasks run in-process, inside the
-#  request that uploads the batch; with CELERY_BROKER_URL=redis://... they go to `make worker`.
+#  Batches (scans/batches.py, scans/tasks.py). With no broker the tasks run in-process, on a
+#  background thread of the web process (BATCH_BACKGROUND=0: inside the request that uploads the
+#  batch); with CELERY_BROKER_URL=redis://... they go to `make worker`.
 #  Workers read the staged files from the default storage: MEDIA_ROOT must then be a volume every
 #  web process and worker shares, or MEDIA_STORAGE an object storage backend.
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage")
@@ -207,6 +208,7 @@ BATCH_MAX_FILES = env_int("BATCH_MAX_FILES", 500, minimum=1)
 BATCH_CHUNK = env_int("BATCH_CHUNK", 64, minimum=1)  # items per task: one forward pass
 BATCH_ZIP_MAX_MEMBERS = env_int("BATCH_ZIP_MAX_MEMBERS", 2000, minimum=1)
 BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1)
+BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")

@@ -13,3 +13,8 @@ if settings.WARM_MODEL:
     from scans.services import warm_model
 
     warm_model()
+
+#  Without a broker, batch items a previous process left pending are taken up in the background.
+from scans.tasks import resume_in_process
+
+resume_in_process()

@@ -9,7 +9,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from scans import batch_work
+from scans import batch_work, inprocess
 from scans.batch_models import BatchItem, BatchJob
 from scans.batches import finish_if_settled
 
@@ -29,15 +29,35 @@ def enqueue_batch(batch_id: int) -> int:
                .order_by("position").values_list("pk", flat=True))
     chunk = settings.BATCH_CHUNK
     for start in range(0, len(ids), chunk):
-        classify_items.delay(ids[start:start + chunk])
+        _send(ids[start:start + chunk])
     finish_if_settled(batch_id)
     return -(-len(ids) // chunk)
+
+
+def _send(ids: list[int]) -> None:
+    """To the broker; with none, to this process's batch thread, or (BATCH_BACKGROUND=0) run now."""
+    if not classify_items.app.conf.task_always_eager:
+        classify_items.delay(ids)
+    elif settings.BATCH_BACKGROUND:
+        inprocess.submit(_apply, ids)
+    else:
+        _apply(ids)
+
+
+def _apply(ids: list[int]) -> None:
+    classify_items.apply(args=(ids,), throw=True)  # Celery's retries included, in this thread
 
 
 def resume_unfinished() -> int:
     """Queue again whatever unfinished batches still have pending: the tasks of a worker that
     died may not come back before the broker's visibility timeout, and a second copy is harmless."""
     return sum(enqueue_batch(pk) for pk in BatchJob.objects.filter(finished__isnull=True).values_list("pk", flat=True))
+
+
+def resume_in_process() -> None:
+    """A web process without a broker takes up, in the background, what a process before it left."""
+    if classify_items.app.conf.task_always_eager and settings.BATCH_BACKGROUND:
+        inprocess.submit(resume_unfinished)
 
 
 @worker_ready.connect

@@ -18,6 +18,8 @@ def _isolated_files(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    #  A batch finishes inside its upload request; tests/batches/test_background.py covers the thread.
+    settings.BATCH_BACKGROUND = False
 
 
 @pytest.fixture
