@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from audit.trail import record
+from audit.trail import current_address, record
 from ml.infer import get_classifier
 from scans.heat import heat_png
 from scans.ingest import CheckedImage, ScanRejected, read_image
@@ -122,6 +122,27 @@ def store_result(user, checked: CheckedImage, result, name: str, patient_ref: st
                 return Submission(existing, created=False)
         raise
     return Submission(scan, created=True)
+
+
+def store_scans(user, classified: list[tuple[CheckedImage, object, str, str]], detail: str) -> list[Scan]:
+    """Scans whose files are stored already, with their predictions and audit entries: one INSERT
+    per table for them all, inside the caller's transaction. `classified` holds (checked image,
+    classifier result, original name, stored file name)."""
+    scans = []
+    for checked, _, name, file_name in classified:
+        scan = build_scan(user, checked, name)
+        scan.image.name = file_name
+        scans.append(scan)
+    Scan.objects.bulk_create(scans)
+    predictions = [build_prediction(result) for _, result, _, _ in classified]
+    for scan, prediction in zip(scans, predictions):
+        prediction.scan = scan
+    Prediction.objects.bulk_create(predictions)
+    address = current_address.get()
+    AuditEvent.objects.bulk_create([
+        AuditEvent(user=user, username=user.get_username(), action=AuditEvent.UPLOADED, object_type="scan",
+                   object_id=str(s.pk), detail=f"{s.format}, {detail}"[:255], ip_address=address) for s in scans])
+    return scans
 
 
 def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", note: str = "") -> Scan:

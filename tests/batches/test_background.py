@@ -1,31 +1,19 @@
 """Without a broker a batch runs on the web process's background thread: the upload answers at
-once and the progress bar moves by polling. The thread is held busy (a job that waits on an event)
-so that "not yet done" is certain, not a race."""
-
-import threading
+once and the progress bar moves by polling (held_thread: tests/batches/conftest.py)."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from scans import inprocess
 from scans.batch_models import BatchItem, BatchJob
+from scans.batch_work import scan_file_name
 from scans.models import Prediction, Scan
 from scans.tasks import resume_in_process
 from tests.batches.helpers import bad_files, good_files, post_batch
-from tests.helpers import client_for
+from tests.helpers import client_for, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the thread has its own connection: it must see commits
-
-
-@pytest.fixture
-def held_thread(settings):
-    """The batch thread on, and busy until the test lets it go; idle again before the database is emptied."""
-    settings.BATCH_BACKGROUND = True
-    gate = threading.Event()
-    inprocess.submit(gate.wait, 120)
-    yield gate
-    gate.set()
-    assert inprocess.wait(300)
 
 
 def test_the_upload_answers_before_the_work_and_the_thread_finishes_it(owner, held_thread):
@@ -53,3 +41,26 @@ def test_a_batch_queued_twice_by_a_resume_is_stored_once(owner, held_thread):
     batch = BatchJob.objects.get()
     assert batch.finished is not None and batch.items.filter(status=BatchItem.DONE).count() == 4
     assert Scan.objects.count() == 4 and Prediction.objects.count() == 4
+
+
+def test_scan_files_a_killed_delivery_left_are_replaced_or_removed_never_kept_twice(owner, held_thread, settings):
+    """A delivery killed after writing its scan files and before its commit leaves files with no row;
+    the next delivery writes the same names, and removes the one an item no longer needs."""
+    files = good_files(2)
+    repeat = ContentFile(files[0].read(), name="again.jpg")
+    files[0].seek(0)
+    post_batch(client_for(owner), [*files, repeat])
+    batch = BatchJob.objects.get()
+    items = list(batch.items.order_by("position"))
+    storage = Scan._meta.get_field("image").storage
+    #  What the killed delivery left: the first two items' files, and one for the repeat (written
+    #  when, say, it was chunked apart from the first and so made a scan of its own).
+    left = [storage.save(scan_file_name(i, ext), ContentFile(b"half-written")) for i, ext in
+            zip(items, [".jpg", ".png", ".jpg"])]
+    held_thread.set()
+    assert inprocess.wait(300)
+    assert [i.status for i in batch.items.order_by("position")] == ["done"] * 3
+    scans = {s.image.name: s for s in Scan.objects.all()}
+    assert set(scans) == set(left[:2])
+    assert sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)) == sorted(left[:2])
+    assert all(storage.open(name).read() != b"half-written" for name in scans)

@@ -114,3 +114,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(broker, own
     assert Scan.objects.count() == 160 and Prediction.objects.count() == 160
     assert set(batch.items.values_list("scan__prediction__id", flat=True)) == set(
         Prediction.objects.values_list("id", flat=True))
+    #  No file without its row, wherever the kill landed (between a file's write and the commit too).
+    on_disk = {str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+    assert on_disk == set(Scan.objects.values_list("image", flat=True))
