@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -74,31 +75,63 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
 
 
 def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | ScanRejected | InferenceFailed]:
-    """submit_scan for several files, the new images classified in one forward pass; each file's
-    Submission, or the exception that file raised (the others go on)."""
-    checked: list = []
-    for f in uploaded_files:
-        try:
-            checked.append(check_upload(f))
-        except ScanRejected as exc:
-            checked.append(exc)
-    fresh = {c.sha256: c for c in checked if isinstance(c, CheckedImage) and not find_duplicate(user, c.sha256)}
+    """submit_scan for several files: the new images classified in one forward pass and stored in one
+    transaction (three INSERTs); each file's Submission, or the exception that file raised (the
+    others go on). Heat maps as for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
+    with ThreadPoolExecutor(2) as pool:  # decoding and hashing let go of the GIL
+        checked = list(pool.map(_checked_or_rejected, uploaded_files))
+    shas = {c.sha256 for c in checked if isinstance(c, CheckedImage)}
+    known = {s.sha256: s for s in Scan.objects.select_related("prediction").filter(owner=user, sha256__in=shas)}
+    fresh: dict[str, tuple[CheckedImage, str]] = {}
+    for f, c in zip(uploaded_files, checked):
+        if isinstance(c, CheckedImage) and c.sha256 not in known:
+            fresh.setdefault(c.sha256, (c, f.name or "upload"))
     try:
-        results = dict(zip(fresh, get_classifier().classify([c.image for c in fresh.values()], heatmaps=True)))
+        heat = settings.BATCH_HEATMAPS or len(uploaded_files) == 1
+        results = get_classifier().classify([c.image for c, _ in fresh.values()], heatmaps=heat)
     except Exception:
         log.exception("inference failed for %d uploads by user %s", len(fresh), user.pk)
-        results = {}
+        results = None
+    created = _store_new(user, list(fresh.values()), results) if results else {}
     out: list = []
-    for f, c in zip(uploaded_files, checked):
+    for c in checked:
         if isinstance(c, ScanRejected):
             out.append(c)
-        elif c.sha256 in results and c.sha256 in fresh:
-            out.append(store_result(user, fresh.pop(c.sha256), results[c.sha256], f.name or "upload"))
-        elif (existing := find_duplicate(user, c.sha256)) is not None:
+        elif c.sha256 in created:
+            out.append(Submission(created.pop(c.sha256), created=True))  # a repeat in the request: below
+        elif (existing := known.get(c.sha256) or find_duplicate(user, c.sha256)) is not None:
             out.append(Submission(existing, created=False))
         else:
             out.append(InferenceFailed("The model could not analyse this image; please try again."))
     return out
+
+
+def _checked_or_rejected(uploaded_file: UploadedFile) -> CheckedImage | ScanRejected:
+    try:
+        return check_upload(uploaded_file)
+    except ScanRejected as exc:
+        return exc
+
+
+def _store_new(user, fresh: list[tuple[CheckedImage, str]], results: list) -> dict[str, Scan]:
+    """Files first (random names), then every row in one transaction; the files go if it fails. A
+    simultaneous upload of one of these files makes the bulk insert fail: then one by one."""
+    field = Scan._meta.get_field("image")
+    names = [field.storage.save(field.generate_filename(None, f"upload{c.extension}"), ContentFile(c.data))
+             for c, _ in fresh]
+    try:
+        with transaction.atomic():
+            scans = store_scans(user, [(c, r, n, f) for (c, n), r, f in zip(fresh, results, names)], "API batch")
+    except IntegrityError:
+        for name in names:
+            field.storage.delete(name)
+        stored = [store_result(user, c, r, n).scan for (c, n), r in zip(fresh, results)]
+        return {s.sha256: s for s in stored}
+    except BaseException:
+        for name in names:
+            field.storage.delete(name)
+        raise
+    return {s.sha256: s for s in scans}
 
 
 def store_result(user, checked: CheckedImage, result, name: str, patient_ref: str = "", note: str = "") -> Submission:
