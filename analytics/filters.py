@@ -63,7 +63,7 @@ class AnalyticsFilterForm(forms.Form):
         if "min_confidence" in v:
             preds = preds.filter(confidence__gte=v["min_confidence"] / 100)
         if "user" in v:
-            preds = preds.filter(scan__owner=v["user"])
+            preds = preds.filter(owner=v["user"])
         return preds
 
 

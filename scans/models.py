@@ -51,10 +51,24 @@ class Scan(models.Model):
         return "image/jpeg" if self.image.name.lower().endswith((".jpg", ".jpeg")) else "image/png"
 
 
+class PredictionQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Bulk inserts skip save(): each prediction takes its scan's owner here as well."""
+        objs = list(objs)
+        for p in objs:
+            p.fill_owner()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Prediction(models.Model):
     """What the model said about a scan. Never edited afterwards: reviews are kept apart."""
 
     scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="prediction")
+    #  The scan's owner, copied (a scan never changes hands) so that the analytics filter and group by
+    #  user on this table alone, without joining every prediction to its scan. Filled by save() and
+    #  bulk_create from the scan; nobody sets it by hand.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions",
+                              editable=False, db_index=False)  # prediction_owner_created leads with it
     label = models.CharField(max_length=16, choices=LABEL_CHOICES)
     confidence = models.FloatField(help_text="Calibrated probability of the label, 0 to 1.")
     prob_glioma = models.FloatField()
@@ -71,6 +85,8 @@ class Prediction(models.Model):
     #  The class-activation map as a small 8-bit grey PNG (scans.heat); empty for older rows.
     heat = models.BinaryField(blank=True, default=b"", editable=False)
 
+    objects = PredictionQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["label"], name="prediction_label"),
@@ -80,7 +96,17 @@ class Prediction(models.Model):
             #  alone (PostgreSQL's INCLUDE; elsewhere plain indexes).
             models.Index(fields=["label", "confidence"], include=["out_of_scope"], name="prediction_label_conf"),
             models.Index(fields=["model_version", "inference_ms"], include=["created"], name="prediction_version_ms"),
+            #  A clinician's own predictions (their analytics), in time order.
+            models.Index(fields=["owner", "created"], name="prediction_owner_created"),
         ]
+
+    def fill_owner(self) -> None:
+        if self.owner_id is None and self.scan_id is not None:
+            self.owner_id = self.scan.owner_id
+
+    def save(self, *args, **kwargs):
+        self.fill_owner()
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"{self.get_label_display()} ({self.confidence:.0%})"

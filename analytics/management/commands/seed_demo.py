@@ -107,7 +107,7 @@ class Command(BaseCommand):
         #  The newer version takes over two thirds of the way through the period.
         newer = scan.created > now - timedelta(days=days / 3)
         version, typical_ms = VERSIONS[1 if newer else 0]
-        return Prediction(scan=scan, label=label, confidence=confidence, out_of_scope=out_of_scope,
+        return Prediction(scan=scan, owner_id=scan.owner_id, label=label, confidence=confidence, out_of_scope=out_of_scope,
                           out_of_scope_reason="Demo: not a brain MRI slice." if out_of_scope else "",
                           model_version=version, inference_ms=round(typical_ms * math.exp(rng.gauss(0, 0.3)), 1),
                           created=scan.created, **{f"prob_{c}": p for c, p in probs.items()})
