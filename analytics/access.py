@@ -27,6 +27,18 @@ def shows_users(user) -> bool:
     return user.is_staff
 
 
+def usage_label(viewer, rank: int, name: str | None) -> str:
+    """How a user appears in the usage figures (scans per user and day). Staff see names, as in the
+    busiest users; a clinician sees only their own scans, so the one user is "You"; reviewers and
+    researchers see the spread of work between users but not who: "User 1" is whoever uploaded most
+    under the current filters (a rank, not a stable pseudonym that could be followed across views)."""
+    if shows_users(viewer):
+        return name or "?"
+    if not sees_everything(viewer):
+        return "You"
+    return f"User {rank}"
+
+
 def visible_predictions(user) -> QuerySet[Prediction]:
     preds = Prediction.objects.order_by()
-    return preds if sees_everything(user) else preds.filter(scan__owner=user)
+    return preds if sees_everything(user) else preds.filter(owner=user)

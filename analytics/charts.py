@@ -7,6 +7,10 @@ from ml.infer import CLASSES, DISPLAY_NAMES
 
 COLOURS = {"glioma": "#e8590c", "meningioma": "#4dabf7", "notumor": "#69db7c", "pituitary": "#cc5de8"}
 NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
+#  The usage chart stacks this many users on their own; anyone less busy is in "Others".
+USAGE_SHOWN = 5
+USER_COLOURS = ["#20c997", "#fab005", "#7950f2", "#fa5252", "#228be6"]
+OTHERS_COLOUR = "#adb5bd"
 
 
 def _pct(share: float | None) -> str:
@@ -89,6 +93,32 @@ def users_chart(users: list[dict]) -> dict:
     rows = [[u["username"], u["scans"], u["active_days"], u["per_active_day"]] for u in users]
     return _chart("users", "Scans per user", "The ten busiest users.", _bar(labels, datasets, indexAxis="y"),
                   ["User", "Scans", "Active days", "Scans per active day"], rows, "" if users else "No predictions.")
+
+
+def usage_chart(seen: dict, labels: list[str]) -> dict:
+    """Scans per user and day: stacked bars, one dataset per busiest user (`labels`, in rank order,
+    as access.usage_label gives them) and one for everyone else; the table has the same figures."""
+    shown = seen["users"][:USAGE_SHOWN]
+    rest = seen["users"][USAGE_SHOWN:]
+    days = seen["days"]
+    series = [[u["per_day"].get(d, 0) for d in days] for u in shown]
+    others = [seen["others"].get(d, 0) + sum(u["per_day"].get(d, 0) for u in rest) for d in days]
+    names = labels[:len(shown)]
+    datasets = [{"label": name, "data": data, "backgroundColor": USER_COLOURS[i]}
+                for i, (name, data) in enumerate(zip(names, series, strict=True))]
+    if any(others):
+        datasets.append({"label": "Others", "data": others, "backgroundColor": OTHERS_COLOUR})
+    per_day = [d["count"] for d in seen["per_day"]]
+    head = ["Day", *names, *(["Others"] if any(others) else []), "Total"]
+    rows = [[d.isoformat(), *(s[i] for s in series), *([others[i]] if any(others) else []), per_day[i]]
+            for i, d in enumerate(days)]
+    summary = ""
+    if days:
+        busiest = max(range(len(days)), key=lambda i: per_day[i])
+        summary = (f"{names[0]} uploaded {_pct(shown[0]['scans'] / sum(per_day))} of the scans. "
+                   f"Busiest day: {days[busiest]:%d %b %Y} ({per_day[busiest]} scans).")
+    return _chart("usage", "Scans per user and day", summary, _bar([d.isoformat() for d in days], datasets, stacked=True),
+                  head, rows, "" if days else "No predictions.")
 
 
 def agreement_chart(agreement: dict | None) -> dict:

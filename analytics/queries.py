@@ -14,6 +14,8 @@ from analytics.percentile import PercentileCont, native, percentile_by_offset
 from ml.infer import CLASSES, DISPLAY_NAMES
 
 HISTOGRAM_BINS = 10
+#  Users shown on their own in the usage figures (and as the busiest users); the rest are "others".
+USAGE_TOP = 10
 #  The reviewers' verdicts (issue 7): rows with `prediction`, `label` (the class the reviewer stands
 #  by) and `current` (the newest review of a scan); agreement() reads only these three fields.
 REVIEW_MODEL = ("scans", "Review")
@@ -167,15 +169,40 @@ def inference_by_version(preds: QuerySet) -> list[dict]:
     return rows
 
 
-def busiest_users(preds: QuerySet, limit: int = 10) -> list[dict]:
-    """The users with most predictions, with the days they were active. Grouped by the owner's id
-    (a narrow sort key), the names fetched afterwards for the few rows kept."""
-    rows = list(preds.values(owner=F("scan__owner"))
-                .annotate(scans=Count("id"), active_days=Count(TruncDate("created"), distinct=True))
-                .order_by("-scans", "owner")[:limit])
-    names = dict(get_user_model().objects.filter(pk__in=[r["owner"] for r in rows]).values_list("pk", "username"))
-    out = [{"username": names[r["owner"]], "scans": r["scans"], "active_days": r["active_days"],
-            "per_active_day": round(r["scans"] / r["active_days"], 1)} for r in rows]
+def usage(preds: QuerySet, top: int = USAGE_TOP, names: bool = False) -> dict:
+    """Scans per user and day (days in the current time zone): one query grouped by owner and day
+    (or by day alone when top is 0), read from the prediction table alone (its copy of the owner).
+    Python folds the grouped rows, one per active user and day, never a prediction: per-day totals,
+    and the `top` busiest users with their scans, active days and per-day counts; everyone else is
+    summed per day in `others`. `names` fetches the kept users' names (one more small query)."""
+    day = TruncDate("created")
+    rows = (preds.values("owner", day=day) if top else preds.values(day=day)).annotate(n=Count("id"))
+    users: dict[int, dict] = {}
+    totals: dict[date, int] = {}
+    for r in rows:
+        totals[r["day"]] = totals.get(r["day"], 0) + r["n"]
+        if top:
+            u = users.setdefault(r["owner"], {"owner": r["owner"], "scans": 0, "per_day": {}})
+            u["scans"] += r["n"]
+            u["per_day"][r["day"]] = r["n"]
+    ranked = sorted(users.values(), key=lambda u: (-u["scans"], u["owner"]))
+    kept, others = ranked[:top], {}
+    for u in ranked[top:]:
+        for d, n in u["per_day"].items():
+            others[d] = others.get(d, 0) + n
+    found = dict(get_user_model().objects.filter(pk__in=[u["owner"] for u in kept]).values_list("pk", "username")
+                 ) if names and kept else {}
+    for u in kept:
+        u["active_days"], u["name"] = len(u["per_day"]), found.get(u["owner"])
+    days = _periods(min(totals), max(totals), "day") if totals else []
+    return {"days": days, "per_day": [{"date": d, "count": totals.get(d, 0)} for d in days],
+            "users": kept, "others": others}
+
+
+def busiest_users(seen: dict) -> list[dict]:
+    """The busiest users of usage(..., names=True), with the days they were active."""
+    out = [{"username": u["name"], "scans": u["scans"], "active_days": u["active_days"],
+            "per_active_day": round(u["scans"] / u["active_days"], 1)} for u in seen["users"]]
     return sorted(out, key=lambda u: (-u["scans"], u["username"]))
 
 

@@ -14,11 +14,13 @@ def low_threshold() -> float:
 
 def statistics(preds: QuerySet, viewer) -> dict:
     low = low_threshold()
+    staff = access.shows_users(viewer)
+    #  Per day only, unless the busiest users are shown: then per user and day (the same one query).
+    seen = queries.usage(preds, top=queries.USAGE_TOP if staff else 0, names=staff)
     body = {**queries.totals(preds, low), "low_confidence_threshold": low,
-            "by_class": queries.class_stats(preds, low),
-            "per_day": [{"date": s["start"], "count": s["total"]} for s in queries.timeline(preds, "day")]}
-    if access.shows_users(viewer):
-        body["busiest_users"] = queries.busiest_users(preds)
+            "by_class": queries.class_stats(preds, low), "per_day": seen["per_day"]}
+    if staff:
+        body["busiest_users"] = queries.busiest_users(seen)
     return body
 
 
@@ -32,7 +34,11 @@ def dashboard(preds: QuerySet, viewer, period: str) -> dict:
         charts.out_of_scope_chart(seen["timeline"], seen["totals"], period),
         charts.inference_chart(versions),
     ]
-    if access.shows_users(viewer):
-        found.append(charts.users_chart(queries.busiest_users(preds)))
+    staff = access.shows_users(viewer)
+    usage = queries.usage(preds, names=staff)
+    labels = [access.usage_label(viewer, rank, u["name"]) for rank, u in enumerate(usage["users"], 1)]
+    found.append(charts.usage_chart(usage, labels))
+    if staff:
+        found.append(charts.users_chart(queries.busiest_users(usage)))
     found.append(charts.agreement_chart(queries.agreement(preds)))
     return {"totals": seen["totals"], "charts": found, "versions": [v["model_version"] for v in versions]}

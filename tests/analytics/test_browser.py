@@ -71,15 +71,16 @@ def page(live_server):
         browser.close()
 
 
-DRAWN = """() => {
-  const canvases = [...document.querySelectorAll("canvas[data-chart]")];
-  return canvases.length > 0 && canvases.every(c => {
-    if (!window.Chart || !Chart.getChart(c) || !c.width || !c.height) return false;
-    const pixels = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;
-    return false;
-  });
+NOT_BLANK = """c => {
+  if (!window.Chart || !Chart.getChart(c) || !c.width || !c.height) return false;
+  const pixels = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;
+  return false;
 }"""
+DRAWN = f"""() => {{
+  const canvases = [...document.querySelectorAll("canvas[data-chart]")];
+  return canvases.length > 0 && canvases.every({NOT_BLANK});
+}}"""
 
 
 def test_every_chart_draws_and_redraws_after_a_filter(known, staff, chartjs_url, page, live_server):
@@ -92,9 +93,12 @@ def test_every_chart_draws_and_redraws_after_a_filter(known, staff, chartjs_url,
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
-    assert page.locator("canvas[data-chart]").count() == 6
+    assert page.locator("canvas[data-chart]").count() == 7
     page.wait_for_function(DRAWN, timeout=15000)
     expect(page.get_by_text("No reviews yet")).to_be_visible()
+    #  The usage chart (scans per user and day) drew its stacked bars, and its table names the users.
+    assert page.locator("#chart-usage").evaluate(NOT_BLANK)
+    expect(page.locator("#usage-title ~ .row table")).to_contain_text("colleague")
     expect(page.locator("#classes-title ~ .row table")).to_contain_text("Glioma")
     if os.environ.get("NEUROLENS_SCREENSHOTS"):
         page.screenshot(path=SHOTS / "analytics.png", full_page=True)
@@ -103,4 +107,5 @@ def test_every_chart_draws_and_redraws_after_a_filter(known, staff, chartjs_url,
     expect(page.get_by_test_id("totals")).to_contain_text("3 predictions")
     assert "label=glioma" in page.url
     page.wait_for_function(DRAWN, timeout=15000)
+    assert page.locator("#chart-usage").evaluate(NOT_BLANK)
     assert not errors, errors

@@ -54,4 +54,4 @@ def test_bench_analytics_prints_every_figure(capsys):
     assert "peak RSS growth" in out
     if connection.vendor == "postgresql":
         dashboard = next(line for line in out.splitlines() if line.startswith("dashboard (demo-researcher)"))
-        assert dashboard.endswith(f"queries {5 + REVIEWS} (filtered: {5 + REVIEWS})")
+        assert dashboard.endswith(f"queries {6 + REVIEWS} (filtered: {6 + REVIEWS})")

@@ -26,8 +26,8 @@ def configs(html: str) -> dict[str, dict]:
 
 def test_every_chart_has_a_configuration_and_a_table(known, staff):
     html = page(staff)
-    assert set(configs(html)) == {"classes", "confidence", "timeline", "out-of-scope", "inference", "users"}
-    assert html.count('<canvas id="chart-') == 6 and html.count("<caption") == 6
+    assert set(configs(html)) == {"classes", "confidence", "timeline", "out-of-scope", "inference", "usage", "users"}
+    assert html.count('<canvas id="chart-') == 7 and html.count("<caption") == 7
     assert 'data-testid="totals">6 predictions' in html
 
 
@@ -39,6 +39,45 @@ def test_the_charts_carry_the_hand_computed_figures(known, staff):
     assert charts["out-of-scope"]["data"]["datasets"][0]["data"][8] == 50.0
     assert charts["inference"]["data"]["datasets"][1]["data"] == [29.0, 59.0]
     assert charts["users"]["data"]["labels"] == ["owner", "colleague"]
+
+
+def usage_figures(user) -> tuple[list, dict[str, list], list]:
+    """The usage chart of the API: its days, {dataset: counts per day}, and its table."""
+    chart = next(c for c in client_for(user).get(reverse("analytics-charts")).json()["charts"] if c["id"] == "usage")
+    data = chart["config"]["data"]
+    return data["labels"], {d["label"]: d["data"] for d in data["datasets"]}, chart["table"]
+
+
+def test_the_usage_chart_stacks_each_users_scans_per_day_for_staff(known, staff):
+    days, users, table = usage_figures(staff)
+    assert days[0] == "2026-03-02" and len(days) == 10
+    assert users == {"owner": [1, 2, 0, 0, 0, 0, 0, 0, 1, 0], "colleague": [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]}
+    assert table["head"] == ["Day", "owner", "colleague", "Total"]
+    assert table["rows"][1] == ["2026-03-03", 2, 0, 2] and table["rows"][8] == ["2026-03-10", 1, 1, 2]
+
+
+def test_the_usage_chart_folds_the_less_busy_into_others(known, staff, monkeypatch):
+    from analytics import charts
+
+    monkeypatch.setattr(charts, "USAGE_SHOWN", 1)
+    _, users, table = usage_figures(staff)
+    assert users == {"owner": [1, 2, 0, 0, 0, 0, 0, 0, 1, 0], "Others": [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]}
+    assert table["head"] == ["Day", "owner", "Others", "Total"]
+
+
+def test_researchers_see_the_usage_per_user_by_rank_not_by_name(known, researcher):
+    _, users, table = usage_figures(researcher)
+    assert users == {"User 1": [1, 2, 0, 0, 0, 0, 0, 0, 1, 0], "User 2": [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]}
+    assert table["head"] == ["Day", "User 1", "User 2", "Total"]
+    html = page(researcher)
+    assert "Scans per user and day" in html and "User 1 uploaded 66.7% of the scans." in html
+    assert "colleague" not in html and 'data-chart-id="users"' not in html
+
+
+def test_a_clinicians_usage_chart_is_their_own(known, owner):
+    days, users, table = usage_figures(owner)
+    assert len(days) == 9 and users == {"You": [1, 2, 0, 0, 0, 0, 0, 0, 1]}
+    assert table["head"] == ["Day", "You", "Total"]
 
 
 def test_the_agreement_chart_says_there_are_no_reviews_yet(known, researcher):
@@ -83,4 +122,4 @@ def test_the_charts_api_returns_the_same_charts(known, researcher):
     body = client_for(researcher).get(reverse("analytics-charts"), {"label": "glioma"}).json()
     assert body["totals"]["total"] == 3
     assert [c["id"] for c in body["charts"]] == ["classes", "confidence", "timeline", "out-of-scope", "inference",
-                                                 "agreement"]
+                                                 "usage", "agreement"]

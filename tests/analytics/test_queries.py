@@ -1,13 +1,15 @@
 """Every aggregate against figures worked out by hand from the six known predictions."""
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from analytics import queries
 from analytics.percentile import PercentileCont, percentile_by_offset
-from scans.models import Prediction
+from scans.models import Prediction, Scan
 
 pytestmark = pytest.mark.django_db
 LOW = 0.6
@@ -97,8 +99,42 @@ def test_the_offset_fallback_agrees_with_percentile_cont(known):
     assert percentile_by_offset(preds(label="nothing"), "confidence", 0.5) is None
 
 
+def test_usage_counts_scans_per_user_and_day(known, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the rows grouped by user and day, then the kept users' names
+        seen = queries.usage(preds(), names=True)
+    assert seen["days"][0] == date(2026, 3, 2) and len(seen["days"]) == 10
+    assert [d["count"] for d in seen["per_day"]] == [1, 2, 0, 0, 0, 0, 0, 0, 2, 1]
+    mine, theirs = seen["users"]
+    assert (mine["name"], mine["scans"], mine["active_days"]) == ("owner", 4, 3)
+    assert mine["per_day"] == {date(2026, 3, 2): 1, date(2026, 3, 3): 2, date(2026, 3, 10): 1}
+    assert (theirs["name"], theirs["scans"], theirs["active_days"]) == ("colleague", 2, 2)
+    assert theirs["per_day"] == {date(2026, 3, 10): 1, date(2026, 3, 11): 1}
+    assert seen["others"] == {}
+
+
+def test_usage_sums_everyone_beyond_the_busiest_as_others(known, django_assert_num_queries):
+    with django_assert_num_queries(1):  # no names asked for: no second query
+        seen = queries.usage(preds(), top=1)
+    assert [(u["name"], u["scans"]) for u in seen["users"]] == [(None, 4)]
+    assert seen["others"] == {date(2026, 3, 10): 1, date(2026, 3, 11): 1}
+
+
+def test_usage_by_day_alone_groups_by_day_only(known, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        seen = queries.usage(preds(label="glioma"), top=0)
+    assert seen["users"] == [] and seen["others"] == {}
+    assert [d["count"] for d in seen["per_day"]] == [1, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_usage_days_are_days_in_the_viewers_time_zone(known):
+    with timezone.override(ZoneInfo("Pacific/Kiritimati")):  # UTC+14: 10:00 UTC is midnight of the next day
+        seen = queries.usage(preds())
+    assert seen["days"][0] == date(2026, 3, 3)
+    assert seen["users"][0]["per_day"] == {date(2026, 3, 3): 1, date(2026, 3, 4): 2, date(2026, 3, 11): 1}
+
+
 def test_busiest_users_count_scans_and_active_days(known):
-    assert queries.busiest_users(preds()) == [
+    assert queries.busiest_users(queries.usage(preds(), names=True)) == [
         {"username": "owner", "scans": 4, "active_days": 3, "per_active_day": 1.3},
         {"username": "colleague", "scans": 2, "active_days": 2, "per_active_day": 1.0},
     ]
@@ -123,3 +159,16 @@ def test_agreement_counts_each_scans_current_review(known, reviewer):
     assert (a["reviewed"], a["agreed"], a["rate"]) == (3, 2, 0.6667)
     assert a["matrix"]["glioma"] == {"glioma": 1, "meningioma": 1, "notumor": 0, "pituitary": 0}
     assert queries.agreement(preds(label="meningioma"))["reviewed"] == 1
+
+
+def test_a_prediction_takes_its_scans_owner_however_it_is_saved(owner, colleague):
+    from tests.analytics.conftest import add_prediction
+
+    assert add_prediction(owner, "glioma", 0.9, 0).owner == owner  # save()
+    scan = Scan.objects.create(owner=colleague, original_name="bulk.png", image="demo/none.png", sha256="b" * 64,
+                               format="PNG", width=64, height=64, size_bytes=100)
+    Prediction.objects.bulk_create([Prediction(scan=scan, label="notumor", confidence=0.8, prob_glioma=0.1,
+                                               prob_meningioma=0.05, prob_notumor=0.8, prob_pituitary=0.05,
+                                               model_version="v1", inference_ms=5)])  # as batches save them
+    assert Prediction.objects.get(scan=scan).owner == colleague
+    assert [u["scans"] for u in queries.usage(preds())["users"]] == [1, 1]
