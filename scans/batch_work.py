@@ -2,12 +2,16 @@
 
 A task may run twice (delivery is at least once): the items are locked and only pending ones are
 taken, so a second run, or a second worker, finds nothing left to do. A worker killed before the
-commit leaves its items pending for the next delivery, and nothing stored: an item's scan file has
-a name fixed by the item (scan_file_name), so the next delivery writes over what a killed one left,
-and an item that ends without a scan of its own removes it.
+commit leaves its items pending for the next delivery, and no file without its row:
 
-Per item the cost is kept to the file read, the decode (on a few threads: Pillow and hashing let go
-of the GIL), the file write, and its share of one INSERT per table and one UPDATE per task.
+- a JPEG or PNG is staged under the name its scan keeps (scans.batches), so the scan adopts the
+  staged file in the same transaction that clears the item's `staged`: nothing is written;
+- a DICOM file's scan is the PNG derived from it, written under a name fixed by the item
+  (scan_file_name), so the next delivery writes over what a killed one left, and an item that ends
+  without a scan of its own removes it.
+
+Per item the cost is kept to the file read, the decode (on two threads: Pillow and hashing let go
+of the GIL) and its share of one INSERT per table and one UPDATE per task.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ def settle_items(item_ids: list[int]) -> int:
         raise
     if not items:
         return 0
-    staged = [i.staged for i in items if i.staged]
+    staged = [i.staged for i in items if i.staged]  # those the scans did not adopt
     with ThreadPoolExecutor(THREADS) as pool:
         list(pool.map(staging().delete, staged))
     BatchItem.objects.filter(pk__in=[i.pk for i in items]).update(staged="")
@@ -57,10 +61,9 @@ def settle_items(item_ids: list[int]) -> int:
 
 
 def scan_file_name(item: BatchItem, extension: str) -> str:
-    """Where an item's scan file goes: the same name on every delivery, random to anyone else
-    (the staging folder's random name and the item's position)."""
-    folder = PurePosixPath(item.staged).parent.name or f"batch-{item.batch_id}"
-    return f"scans/{item.batch.created:%Y/%m}/{folder}-{item.position}{extension}"
+    """Where an item's scan file goes: the same name on every delivery, random to anyone else (the
+    staged file's); for a JPEG or PNG the staged file itself."""
+    return str(PurePosixPath(item.staged).with_suffix(extension))
 
 
 def _settle(items: list[BatchItem], written: list[str]) -> None:
@@ -113,8 +116,12 @@ def _classify(batch, first: dict[str, BatchItem], checked: dict, pool, written: 
         log.exception("inference failed for %d items of batch %s", len(images), batch.pk)
         return {}
     names = [scan_file_name(item, c.extension) for item, c in zip(first.values(), images)]
-    written.extend(names)
-    list(pool.map(_write, names, [c.data for c in images]))
+    fresh = [(name, c.data) for item, c, name in zip(first.values(), images, names) if name != item.staged]
+    written.extend(name for name, _ in fresh)
+    list(pool.map(_write, [name for name, _ in fresh], [data for _, data in fresh]))
+    for item, name in zip(first.values(), names):
+        if name == item.staged:
+            item.staged = ""  # adopted: the scan's now, in this same transaction
     scans = store_scans(batch.owner, [(c, r, item.name, name) for item, c, r, name
                                       in zip(first.values(), images, results, names)], f"batch {batch.pk}")
     return {s.sha256: s for s in scans}
@@ -134,15 +141,16 @@ def _clear_leftovers(items: list[BatchItem], owners: set[int], checked: dict, po
     the file an earlier delivery wrote before it was killed. (An item whose file cannot be read now
     could not be read then either: nothing was written for it.)"""
     storage = Scan._meta.get_field("image").storage
-    names = [scan_file_name(i, c.extension) for i in items if (c := checked.get(i.pk)) and i.pk not in owners]
-    list(pool.map(storage.delete, names))
+    left = [name for i in items if (c := checked.get(i.pk)) and i.pk not in owners
+            and (name := scan_file_name(i, c.extension)) != i.staged]  # never the staged file itself
+    list(pool.map(storage.delete, left))
 
 
 def _fail(item: BatchItem, exc: ScanRejected) -> None:
     item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
 
 
-FIELDS = ["status", "scan", "duplicate", "error_code", "error_message", "settled"]
+FIELDS = ["status", "scan", "duplicate", "error_code", "error_message", "settled", "staged"]
 
 
 def _save_items(items: list[BatchItem], now) -> None:
@@ -151,12 +159,15 @@ def _save_items(items: list[BatchItem], now) -> None:
         for item in items:
             item.save(update_fields=FIELDS)
         return
-    rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::boolean, %s::varchar, %s::varchar)"] * len(items))
-    params = [v for i in items for v in (i.pk, i.status, i.scan_id, i.duplicate, i.error_code, i.error_message)]
+    rows = ", ".join(["(%s::bigint, %s::varchar, %s::bigint, %s::boolean, %s::varchar, %s::varchar, %s::varchar)"]
+                     * len(items))
+    params = [v for i in items for v in (i.pk, i.status, i.scan_id, i.duplicate, i.error_code, i.error_message,
+                                         i.staged)]
     table = BatchItem._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS b SET status = v.status, scan_id = v.scan_id, duplicate = v.duplicate, "
-            f"error_code = v.error_code, error_message = v.error_message, settled = %s "
-            f"FROM (VALUES {rows}) AS v(id, status, scan_id, duplicate, error_code, error_message) WHERE b.id = v.id",
+            f"error_code = v.error_code, error_message = v.error_message, staged = v.staged, settled = %s "
+            f"FROM (VALUES {rows}) AS v(id, status, scan_id, duplicate, error_code, error_message, staged) "
+            f"WHERE b.id = v.id",
             [now, *params])

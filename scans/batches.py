@@ -2,14 +2,16 @@
 
 The raw bytes are staged in the default storage before anything is queued, so that a worker on
 another machine can read them (MEDIA_ROOT shared, or object storage); scans.batch_work settles
-the items and deletes what was staged.
+the items, keeps a staged JPEG or PNG as its scan's file and deletes the rest.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,9 +28,10 @@ from audit.trail import record
 from scans.archive import Member, is_zip, read_archive
 from scans.batch_models import BatchItem, BatchJob
 from scans.dicom import staged_upload
-from scans.ingest import ScanRejected
+from scans.ingest import ACCEPTED, ScanRejected, sniff_format
 
 log = logging.getLogger(__name__)
+STAGING_THREADS = 4  # writing files is mostly waiting on the file system (or object storage)
 
 
 def staging():
@@ -38,11 +41,17 @@ def staging():
 def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> BatchJob:
     """One batch with an item per file (a ZIP's members opened), its work queued. Raises
     ScanRejected when the upload as a whole is refused; nothing is kept then."""
-    folder = f"staging/{uuid.uuid4().hex}"
+    #  Staged where a JPEG or PNG stays as its scan's file: a worker only has to adopt it (scans.batch_work).
+    folder = f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     items, names = [], []
     try:
-        for member in _members(files):
-            items.append(_stage(member, folder, len(items), names))
+        with ThreadPoolExecutor(STAGING_THREADS) as pool:
+            writing: deque = deque()  # bounded: a ZIP's members are read one at a time, and so held
+            for member in _members(files):
+                writing.append(pool.submit(_stage, member, folder, len(items) + len(writing), names))
+                if len(writing) > 4 * STAGING_THREADS:
+                    items.append(writing.popleft().result())
+            items.extend(f.result() for f in writing)
         queued = sum(i.status == BatchItem.PENDING for i in items)
         if not items:
             raise ScanRejected("no_files", "Choose one or more images or a ZIP archive.")
@@ -99,7 +108,8 @@ def _stage(member: Member, folder: str, position: int, names: list[str]) -> Batc
         item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
         item.settled = timezone.now()
         return item
-    item.staged = staging().save(f"{folder}/{position}", ContentFile(data))
+    suffix = ACCEPTED.get(sniff_format(data) or "", ".dcm" if item.name.endswith(".dcm") else ".upload")
+    item.staged = staging().save(f"{folder}-{position}{suffix}", ContentFile(data))
     names.append(item.staged)
     return item
 

@@ -11,6 +11,7 @@ from scans.batch_work import scan_file_name
 from scans.models import Prediction, Scan
 from scans.tasks import resume_in_process
 from tests.batches.helpers import bad_files, good_files, post_batch
+from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the thread has its own connection: it must see commits
@@ -43,24 +44,28 @@ def test_a_batch_queued_twice_by_a_resume_is_stored_once(owner, held_thread):
     assert Scan.objects.count() == 4 and Prediction.objects.count() == 4
 
 
-def test_scan_files_a_killed_delivery_left_are_replaced_or_removed_never_kept_twice(owner, held_thread, settings):
-    """A delivery killed after writing its scan files and before its commit leaves files with no row;
-    the next delivery writes the same names, and removes the one an item no longer needs."""
-    files = good_files(2)
-    repeat = ContentFile(files[0].read(), name="again.jpg")
-    files[0].seek(0)
-    post_batch(client_for(owner), [*files, repeat])
-    batch = BatchJob.objects.get()
-    items = list(batch.items.order_by("position"))
-    storage = Scan._meta.get_field("image").storage
-    #  What the killed delivery left: the first two items' files, and one for the repeat (written
-    #  when, say, it was chunked apart from the first and so made a scan of its own).
-    left = [storage.save(scan_file_name(i, ext), ContentFile(b"half-written")) for i, ext in
-            zip(items, [".jpg", ".png", ".jpg"])]
+def test_a_staged_jpeg_or_png_becomes_its_scans_file_without_a_copy(owner, held_thread, settings):
+    post_batch(client_for(owner), good_files(2))
+    staged = set(BatchItem.objects.values_list("staged", flat=True))
     held_thread.set()
     assert inprocess.wait(300)
-    assert [i.status for i in batch.items.order_by("position")] == ["done"] * 3
-    scans = {s.image.name: s for s in Scan.objects.all()}
-    assert set(scans) == set(left[:2])
-    assert sorted(str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)) == sorted(left[:2])
+    assert set(Scan.objects.values_list("image", flat=True)) == staged
+    assert {str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)} == staged
+    assert set(BatchItem.objects.values_list("staged", flat=True)) == {""}
+
+
+def test_files_a_killed_delivery_left_are_replaced_or_removed_never_kept_twice(owner, held_thread, settings):
+    """A DICOM file's scan is a PNG the worker writes. A delivery killed after writing it and before
+    its commit leaves a file with no row; the next delivery writes the same name, or removes it
+    when the item ends without a scan of its own."""
+    dicom = mr_file()
+    post_batch(client_for(owner), [ContentFile(dicom, name="a.dcm"), ContentFile(dicom, name="b.dcm")])
+    storage = Scan._meta.get_field("image").storage
+    left = [storage.save(scan_file_name(i, ".png"), ContentFile(b"half-written")) for i in BatchItem.objects.all()]
+    held_thread.set()
+    assert inprocess.wait(300)
+    assert list(BatchItem.objects.values_list("status", flat=True)) == ["done", "done"]
+    scans = set(Scan.objects.values_list("image", flat=True))
+    assert scans and scans <= set(left)
+    assert {str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)} == scans
     assert all(storage.open(name).read() != b"half-written" for name in scans)

@@ -21,7 +21,9 @@ def test_a_batch_of_good_files_gives_a_scan_and_prediction_each(owner, settings)
     assert batch.finished is not None
     assert list(batch.items.values_list("status", flat=True)) == ["done"] * 5
     assert Prediction.objects.filter(scan__owner=owner).count() == 5
-    assert not [p for p in stored_files(settings) if "staging" in p.parts]
+    #  Nothing staged is left: every stored file is a scan's.
+    on_disk = {str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)}
+    assert on_disk == set(Scan.objects.values_list("image", flat=True))
 
 
 def test_bad_files_fail_with_their_reason_and_store_nothing(owner):
