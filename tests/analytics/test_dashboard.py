@@ -123,3 +123,10 @@ def test_the_charts_api_returns_the_same_charts(known, researcher):
     assert body["totals"]["total"] == 3
     assert [c["id"] for c in body["charts"]] == ["classes", "confidence", "timeline", "out-of-scope", "inference",
                                                  "usage", "agreement"]
+
+
+def test_a_table_row_is_escaped_and_shows_a_missing_figure_as_a_dash():
+    from analytics.templatetags.chart_tables import table_rows
+
+    assert table_rows([["<b>v1</b>", None, 29.0, 3]]) == (
+        '<tr><th scope="row">&lt;b&gt;v1&lt;/b&gt;</th><td>–</td><td>29.0</td><td>3</td></tr>')
