@@ -36,7 +36,15 @@
     });
     zone.addEventListener("drop", function (e) {
       e.preventDefault();
-      if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; showName(); }
+      if (!e.dataTransfer.files.length) return;
+      if (input.multiple) {  // a drop adds to what was chosen or dropped before
+        const all = new DataTransfer();
+        Array.from(input.files).concat(Array.from(e.dataTransfer.files)).forEach(function (f) { all.items.add(f); });
+        input.files = all.files;
+      } else {
+        input.files = e.dataTransfer.files;
+      }
+      showName();
     });
   }
   document.querySelectorAll("[data-dropzone]").forEach(bindDropzone);
