@@ -45,11 +45,14 @@ class Command(BaseCommand):
         owners = self._users(users)
         image = self._image()
         now = timezone.now()
+        #  Oldest first, as real uploads arrive: rows lie on disk in time order, so a date filter reads
+        #  the pages of its own months rather than some rows of every page.
+        stamps = sorted(self._when(rng, now, days) for _ in range(scans))
         made = 0
         while made < scans:
             n = min(BATCH, scans - made)
             with transaction.atomic():
-                batch = [self._scan(rng, owners, image, now, days) for _ in range(n)]
+                batch = [self._scan(rng, owners, image, created) for created in stamps[made:made + n]]
                 Scan.objects.bulk_create(batch)
                 Prediction.objects.bulk_create([self._prediction(rng, s, now, days) for s in batch])
             made += n
@@ -80,15 +83,17 @@ class Command(BaseCommand):
             default_storage.save(DEMO_IMAGE, ContentFile(buf.getvalue()))
         return DEMO_IMAGE
 
-    def _scan(self, rng: random.Random, owners: list[User], image: str, now, days: int) -> Scan:
-        #  Some users upload far more than others; uploads fall on weekdays in working hours.
-        owner = owners[min(int(rng.paretovariate(1.2)) - 1, len(owners) - 1)]
+    def _when(self, rng: random.Random, now, days: int):
+        """Uploads fall on weekdays in working hours."""
         day = now - timedelta(days=rng.randrange(days))
         while day.weekday() >= 5 and rng.random() < 0.85:
             day -= timedelta(days=1)
         created = day.replace(hour=rng.randint(7, 18), minute=rng.randrange(60), second=rng.randrange(60))
-        if created > now:
-            created -= timedelta(days=1)
+        return created - timedelta(days=1) if created > now else created
+
+    def _scan(self, rng: random.Random, owners: list[User], image: str, created) -> Scan:
+        #  Some users upload far more than others.
+        owner = owners[min(int(rng.paretovariate(1.2)) - 1, len(owners) - 1)]
         token = f"{rng.getrandbits(64):016x}"
         return Scan(owner=owner, created=created, original_name=f"DEMO-{token}.png", image=image,
                     sha256=hashlib.sha256(f"demo:{token}".encode()).hexdigest(), format="PNG",
