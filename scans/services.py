@@ -75,9 +75,16 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
 
 
 def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | ScanRejected | InferenceFailed]:
-    """submit_scan for several files: the new images classified in one forward pass and stored in one
-    transaction (three INSERTs); each file's Submission, or the exception that file raised (the
-    others go on). Heat maps as for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
+    """submit_scan for several files: each file's Submission, or the exception that file raised (the
+    others go on). BATCH_CHUNK files at a time are decoded, classified in one forward pass and stored
+    in one transaction (three INSERTs), so memory stays bounded however many are sent. Heat maps as
+    for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
+    heat, chunk = settings.BATCH_HEATMAPS or len(uploaded_files) == 1, settings.BATCH_CHUNK
+    return [outcome for start in range(0, len(uploaded_files), chunk)
+            for outcome in _submit_some(user, uploaded_files[start:start + chunk], heat)]
+
+
+def _submit_some(user, uploaded_files: list[UploadedFile], heat: bool) -> list:
     with ThreadPoolExecutor(2) as pool:  # decoding and hashing let go of the GIL
         checked = list(pool.map(_checked_or_rejected, uploaded_files))
     shas = {c.sha256 for c in checked if isinstance(c, CheckedImage)}
@@ -87,7 +94,6 @@ def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | 
         if isinstance(c, CheckedImage) and c.sha256 not in known:
             fresh.setdefault(c.sha256, (c, f.name or "upload"))
     try:
-        heat = settings.BATCH_HEATMAPS or len(uploaded_files) == 1
         results = get_classifier().classify([c.image for c, _ in fresh.values()], heatmaps=heat)
     except Exception:
         log.exception("inference failed for %d uploads by user %s", len(fresh), user.pk)
