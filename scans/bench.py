@@ -73,6 +73,9 @@ class Server:
     def peak_rss_mb(self) -> float:
         return max(peak_rss_mb(pid) for pid in children(self.proc.pid))
 
+    def pids(self) -> list[int]:
+        return [self.proc.pid, *children(self.proc.pid)]
+
     def stop(self) -> None:
         self.conn.close()
         stop(self.proc)
@@ -83,6 +86,32 @@ def start_worker(env: dict) -> subprocess.Popen:
                              "--without-gossip", "--without-mingle", "-l", "warning"],
                             cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for_worker(broker: str, timeout: float = 180.0) -> None:
+    """Until a worker answers a ping (it warmed its model first: scans.tasks)."""
+    from celery import Celery
+
+    probe = Celery(broker=broker)
+    deadline = time.monotonic() + timeout
+    try:
+        while not probe.control.ping(timeout=1.0):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not come up")
+    finally:
+        probe.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system time these processes used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
@@ -65,3 +65,12 @@ def _resume_on_start(**kwargs) -> None:
     queued = resume_unfinished()
     if queued:
         log.info("queued %d tasks for unfinished batches", queued)
+
+
+@worker_process_init.connect
+def _warm_model(**kwargs) -> None:
+    """Each worker process loads the model before its first task, as a web process does."""
+    if settings.WARM_MODEL:
+        from scans.services import warm_model
+
+        warm_model()
