@@ -211,6 +211,7 @@ BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1
 BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
+FILE_UPLOAD_HANDLERS = ["scans.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
