@@ -12,6 +12,7 @@ next one to start queues them again (scans.tasks.resume_unfinished; a second cop
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -23,6 +24,16 @@ log = logging.getLogger(__name__)
 _jobs: queue.Queue = queue.Queue()
 _thread: threading.Thread | None = None
 _start_lock = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child (gunicorn --preload) has none of its parent's threads, and may have its
+    locks in whatever state they were: it starts afresh."""
+    global _jobs, _thread, _start_lock
+    _jobs, _thread, _start_lock = queue.Queue(), None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def submit(fn, *args) -> None:

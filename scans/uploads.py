@@ -19,6 +19,8 @@ REQUEST_MEMORY_BYTES = 64 * 1024 * 1024
 
 
 class SpooledUploadHandler(FileUploadHandler):
+    in_memory = 0
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.in_memory = 0  # bytes of this request's files held in memory so far
 
