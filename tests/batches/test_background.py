@@ -1,7 +1,14 @@
 """Without a broker a batch runs on the web process's background thread: the upload answers at
 once and the progress bar moves by polling (held_thread: tests/batches/conftest.py)."""
 
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
@@ -14,6 +21,7 @@ from tests.batches.helpers import bad_files, good_files, post_batch
 from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)  # the thread has its own connection: it must see commits
 
 
@@ -69,3 +77,38 @@ def test_files_a_killed_delivery_left_are_replaced_or_removed_never_kept_twice(o
     assert scans and scans <= set(left)
     assert {str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)} == scans
     assert all(storage.open(name).read() != b"half-written" for name in scans)
+
+
+CHILD = """
+import os, time
+import django
+django.setup()
+from django.contrib.auth.models import User
+from scans import inprocess
+from scans.batches import create_batch
+from tests.batches.helpers import good_files
+inprocess.submit(time.sleep, 600)  # its thread busy: the batch waits in this process's memory
+create_batch(User.objects.get(pk=%d), good_files(5))
+os._exit(0)  # and the process dies with it
+"""
+
+
+def test_a_batch_whose_web_process_died_is_finished_by_the_next_one_to_start(owner, settings):
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("the other process needs a database server to share (DATABASE_URL=postgres://...)")
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT), "BATCH_BACKGROUND": "1", "CELERY_BROKER_URL": "",
+           "BATCH_CHUNK": "2", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run([sys.executable, "-c", CHILD % owner.pk], cwd=ROOT, env=env, check=True, timeout=300)
+    batch = BatchJob.objects.get()
+    assert batch.finished is None and batch.items.filter(status=BatchItem.PENDING).count() == 5
+
+    settings.BATCH_BACKGROUND = True
+    runpy.run_module("config.wsgi")  # a web process starting
+    assert inprocess.wait(300)
+    batch.refresh_from_db()
+    assert batch.finished is not None and batch.items.filter(status=BatchItem.DONE).count() == 5
+    assert Scan.objects.count() == 5 and Prediction.objects.count() == 5
+    on_disk = {str(p.relative_to(settings.MEDIA_ROOT)) for p in stored_files(settings)}
+    assert on_disk == set(Scan.objects.values_list("image", flat=True))
