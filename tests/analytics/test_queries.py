@@ -172,3 +172,10 @@ def test_a_prediction_takes_its_scans_owner_however_it_is_saved(owner, colleague
                                                model_version="v1", inference_ms=5)])  # as batches save them
     assert Prediction.objects.get(scan=scan).owner == colleague
     assert [u["scans"] for u in queries.usage(preds())["users"]] == [1, 1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="work_mem is PostgreSQL's")
+def test_the_connection_gives_each_sort_the_configured_memory(db, settings):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == f"{settings.DATABASE_WORK_MEM_MB}MB"
