@@ -18,6 +18,18 @@ def _verdict(m: dict, cal: dict) -> str:
     return ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in checks) + "."
 
 
+def _range(cal: dict) -> str:
+    lo_hi = cal.get("ece_cross_fitted_range")
+    return f" (from {lo_hi[0]:.4f} to {lo_hi[1]:.4f} across the draws)" if lo_hi else ""
+
+
+def _weights(tr: dict) -> str:
+    if tr.get("weights") == "last":
+        return (f"weights of the last epoch, at the end of the annealed schedule; the best validation epoch, "
+                f"{tr['best_epoch']}, was not used")
+    return f"weights of epoch {tr['best_epoch']}, the best on validation macro-F1"
+
+
 def _tta(m: dict) -> str:
     tta = m.get("flip_tta")
     if not tta:
@@ -55,8 +67,8 @@ unknown provenance; treat every output as a second look, never as a finding.
 | file | `ml/model/{card['file']}` ({card['file_bytes'] / 1e6:.2f} MB), SHA-256 `{card['sha256']}` |
 | architecture | {card['architecture']} |
 | parameters | {card['parameters']:,} |
-| input | {card['input']['size'][0]}x{card['input']['size'][1]} {card['input']['mode']} |
-| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} (best epoch {tr['best_epoch']}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}, {tr.get('precision', 'float32')}; seed {tr['seed']}.{phase_md}{tr.get('notes', '')} |
+| input | {card['input']['size'][0]}x{card['input']['size'][1]} {card['input']['mode']}; a JPEG larger than that is decoded at 1/2, 1/4 or 1/8 scale (Pillow's draft, never below the input size) on training and serving paths alike |
+| training | from scratch, {tr['epochs_run']} epochs of {tr['steps_per_epoch']} batches of {tr['batch']} ({_weights(tr)}), {tr['seconds'] / 60:.0f} min on {tr['hardware']}, {tr.get('precision', 'float32')}; seed {tr['seed']}.{phase_md}{tr.get('notes', '')} |
 | optimiser | {tr['optimizer']}; label smoothing {tr['label_smoothing']} |
 | augmentation | {tr['augmentation']} |
 | sampling | {tr['sampling']} |
@@ -90,8 +102,8 @@ training (validation accuracy before: {_pct(tr.get("val_accuracy_before_recalibr
 
 ## Calibration
 {cal['method']}: T = {cal['temperature']}. Expected calibration error (15 bins): {cal['ece_uncalibrated']:.4f}
-before, **{cal['ece']:.4f}** after; fitted on one half of the validation groups and measured on
-the other (both ways): {cal['ece_cross_fitted']:.4f}.
+before, **{cal['ece']:.4f}** after. Cross-fitted (the temperature fitted on a random half of the
+validation groups, the error measured on the other half, averaged over 40 draws): {cal['ece_cross_fitted']:.4f}{_range(cal)}.
 
 ## Out-of-scope detection
 {oos['method']}. Flagged: {_pct(oos['val_slices_flagged'])} of validation MRI slices, and
@@ -121,5 +133,9 @@ burnt into the image.
   available proxy for a patient-level split; neighbouring slices beyond the grouping threshold
   may still straddle it.
 - A few copies in the data carry conflicting labels (label noise); they were kept as labelled.
+- Meningioma is the weakest class (recall {m['per_class']['meningioma']['recall']:.3f}): missed meningiomas are
+  called glioma or pituitary tumour far more often than no tumour (see the confusion matrix).
+- The validation figures were measured on the split that also fitted the temperature, the
+  batch-norm decision and the out-of-scope cut-offs; the held-back fifth is the independent test.
 """
     path.write_text(text)

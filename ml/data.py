@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ml.labels import CLASSES, FOLDER_ALIASES
-from ml.preprocess import INPUT_SIZE, load_image, to_pixels
+from ml.preprocess import INPUT_SIZE, PIPELINE, load_image, to_pixels
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 GROUP_DISTANCE = 32  # of 256 bits: same slice <= ~20, neighbouring slices ~22-40
@@ -165,7 +165,7 @@ def read_manifest(path: Path = MANIFEST) -> list[Example]:
 
 def load_pixels(root: Path, examples: list[Example], size: int = INPUT_SIZE, progress=True) -> np.ndarray:
     """uint8 (n, size, size) through the serving path, cached under .cache/ by content."""
-    key = hashlib.sha256(("|".join(e.path for e in examples) + f"|{size}").encode()).hexdigest()[:16]
+    key = hashlib.sha256(("|".join(e.path for e in examples) + f"|{size}|{PIPELINE}").encode()).hexdigest()[:16]
     cache = CACHE_DIR / f"pixels-{size}-{key}.npy"
     if cache.exists():
         return np.load(cache)

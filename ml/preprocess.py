@@ -14,9 +14,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 INPUT_SIZE = 160
-#  Drafting a JPEG decodes it at 1/2, 1/4 or 1/8 scale; asking for twice the input size
-#  keeps enough detail for the resize while skipping most of the decode work.
-DRAFT_SIZE = 2 * INPUT_SIZE
+#  Drafting a JPEG decodes it at 1/2, 1/4 or 1/8 scale, the largest reduction that still
+#  leaves at least DRAFT_SIZE pixels a side (a 512 px slice decodes at 256 px), so the resize
+#  never enlarges and most of the decode work is skipped. Changing how pixels are made means
+#  retraining: PIPELINE names this recipe in the training cache and the model card.
+DRAFT_SIZE = INPUT_SIZE
+PIPELINE = f"gray-pad-bilinear-{INPUT_SIZE}-draft{DRAFT_SIZE}"
 
 Image.MAX_IMAGE_PIXELS = 8192 * 8192
 

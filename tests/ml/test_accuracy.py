@@ -20,13 +20,12 @@ def test_it_reproduces_the_model_cards_figures(validation_report, classifier):
     assert validation_report["confusion"] == card["confusion"]
 
 
-def test_it_keeps_its_measured_accuracy_on_validation(validation_report):
-    #  Floors just under model 1.0.0's figures (92.8%, F1 0.927, meningioma recall 0.845), so a
-    #  worse model cannot land. The issue's bar (93%, every recall >= 0.88) is not reached yet:
-    #  see the model card; raise these floors with the next model, never lower them.
-    assert validation_report["accuracy"] >= 0.92
+def test_it_meets_the_projects_bar_on_validation(validation_report):
+    #  The issue's bar: accuracy >= 93%, macro F1 >= 0.92, every class's recall >= 0.88. Model
+    #  1.1.0 measured 95.2%, 0.951 and 0.888 (meningioma); never lower these.
+    assert validation_report["accuracy"] >= 0.93
     assert validation_report["macro_f1"] >= 0.92
-    assert min(validation_report["recall"].values()) >= 0.84
+    assert min(validation_report["recall"].values()) >= 0.88
 
 
 def test_its_confidences_are_calibrated_on_validation(validation_report):

@@ -71,3 +71,25 @@ def test_training_and_serving_paths_give_identical_tensors(data_root, manifest, 
     training = pixels_to_input(load_pixels(data_root, [ex], progress=False)[0])  # as ml.train feeds the network
     served = to_model_input(load_image(io.BytesIO((data_root / ex.path).read_bytes())))
     np.testing.assert_array_equal(training, served)
+
+
+@pytest.mark.parametrize(("side", "decoded"), [(512, 256), (1024, 256), (320, 160), (300, 300), (100, 100)])
+def test_large_jpegs_are_decoded_at_reduced_size_but_never_below_the_input(side, decoded):
+    """Drafting skips decode work on big slices (512 px decodes at 256) without going under INPUT_SIZE."""
+    buf = io.BytesIO()
+    Image.fromarray(np.stack([_gradient(side, side).astype(np.uint8)] * 3, -1), "RGB").save(buf, "JPEG")
+    img = load_image(buf.getvalue())
+    assert img.size == (decoded, decoded)
+    assert min(img.size) >= min(side, INPUT_SIZE)
+    assert to_pixels(img).shape == (INPUT_SIZE, INPUT_SIZE)
+
+
+def test_draft_is_only_a_decoding_shortcut(tmp_path):
+    """A drafted decode and a full decode of the same slice give nearly the same input."""
+    rng = np.random.default_rng(3)
+    smooth = Image.fromarray(rng.integers(0, 255, (32, 32), np.uint8), "L").resize((512, 512), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    smooth.save(buf, "JPEG", quality=95)
+    drafted = to_pixels(load_image(buf.getvalue())).astype(int)
+    full = to_pixels(load_image(buf.getvalue(), draft=False)).astype(int)
+    assert np.abs(drafted - full).mean() < 2.0
