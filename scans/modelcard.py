@@ -39,10 +39,14 @@ def card_context(card: dict) -> dict:
         headline["expected calibration error"] = calibration["ece"]
     model = {"architecture": card.get("architecture"), "parameters": card.get("parameters"),
              "input": card.get("input"), "created": card.get("created"), "file sha256": card.get("sha256")}
+    training = dict(card.get("training") or {})
+    if training.get("weights") == "last":  # say which weights are served, not just the best epoch's number
+        training["weights"] = (f"the last epoch's ({training.get('epochs_run')}), not those of the best "
+                               f"validation epoch ({training.pop('best_epoch', '?')})")
     return {
         "architecture": summary_rows({k: v for k, v in model.items() if v}),
         "data": summary_rows(card.get("data")),
-        "training": summary_rows(card.get("training")),
+        "training": summary_rows(training),
         "headline": summary_rows(headline),
         "class_columns": [c.replace("_", " ") for c in columns],
         "class_rows": class_rows,
