@@ -1,4 +1,4 @@
-"""record(): the one way entries are written."""
+"""record() and record_many(): the one way entries are written."""
 
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ log = logging.getLogger(__name__)
 current_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
 
 
-def record(user, action: str, obj=None, detail: str = "", *, object_type: str = "", object_id="") -> AuditEvent:
-    """Add an entry. `obj` is a model instance (its class name and pk are kept), or name the object
-    with object_type/object_id (a patient reference, an export)."""
+def _entry(user, action: str, obj=None, detail: str = "", object_type: str = "", object_id="") -> AuditEvent:
     if obj is not None:
         object_type, object_id = object_type or type(obj).__name__.lower(), obj.pk
     authenticated = user is not None and user.is_authenticated
-    return AuditEvent.objects.create(
+    return AuditEvent(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else "",
         action=action,
@@ -28,3 +26,16 @@ def record(user, action: str, obj=None, detail: str = "", *, object_type: str = 
         detail=detail.strip()[:255],
         ip_address=current_address.get(),
     )
+
+
+def record(user, action: str, obj=None, detail: str = "", *, object_type: str = "", object_id="") -> AuditEvent:
+    """Add an entry. `obj` is a model instance (its class name and pk are kept), or name the object
+    with object_type/object_id (a patient reference, an export)."""
+    entry = _entry(user, action, obj, detail, object_type, object_id)
+    entry.save()
+    return entry
+
+
+def record_many(user, action: str, objs_and_details: list[tuple[object, str]]) -> list[AuditEvent]:
+    """record() for many objects at once (a batch's scans): one INSERT."""
+    return AuditEvent.objects.bulk_create([_entry(user, action, obj, detail) for obj, detail in objs_and_details])

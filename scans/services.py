@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from audit.trail import current_address, record
+from audit.trail import record, record_many
 from ml.infer import get_classifier
 from scans.heat import heat_png
 from scans.ingest import CheckedImage, ScanRejected, read_image
@@ -177,10 +177,7 @@ def store_scans(user, classified: list[tuple[CheckedImage, object, str, str]], d
     for scan, prediction in zip(scans, predictions):
         prediction.scan = scan
     Prediction.objects.bulk_create(predictions)
-    address = current_address.get()
-    AuditEvent.objects.bulk_create([
-        AuditEvent(user=user, username=user.get_username(), action=AuditEvent.UPLOADED, object_type="scan",
-                   object_id=str(s.pk), detail=f"{s.format}, {detail}"[:255], ip_address=address) for s in scans])
+    record_many(user, AuditEvent.UPLOADED, [(s, f"{s.format}, {detail}") for s in scans])
     return scans
 
 
