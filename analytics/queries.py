@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, DateField, F, IntegerField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Floor, Least, TruncDate, TruncWeek
 
 from analytics.percentile import PercentileCont, native, percentile_by_offset
 from ml.infer import CLASSES, DISPLAY_NAMES
+from scans.models import Review
 
 HISTOGRAM_BINS = 10
 #  Users shown on their own in the usage figures (and as the busiest users); the rest are "others".
 USAGE_TOP = 10
 #  The reviewers' verdicts (issue 7): rows with `prediction`, `label` (the class the reviewer stands
 #  by) and `current` (the newest review of a scan); agreement() reads only these three fields.
-REVIEW_MODEL = ("scans", "Review")
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -206,20 +205,9 @@ def busiest_users(seen: dict) -> list[dict]:
     return sorted(out, key=lambda u: (-u["scans"], u["username"]))
 
 
-def review_model():
-    """The review model once it exists (issue 7), else None: the agreement chart waits for it."""
-    try:
-        return apps.get_model(*REVIEW_MODEL)
-    except LookupError:
-        return None
-
-
-def agreement(preds: QuerySet) -> dict | None:
+def agreement(preds: QuerySet) -> dict:
     """Model label against the reviewer's current label: confusion matrix and agreement rate."""
-    review = review_model()
-    if review is None:
-        return None
-    rows = (review.objects.filter(current=True, prediction__in=preds.values("id")).order_by()
+    rows = (Review.objects.filter(current=True, prediction__in=preds.values("id")).order_by()
             .values(model=F("prediction__label"), reviewed=F("label")).annotate(n=Count("id")))
     matrix = {m: dict.fromkeys(CLASSES, 0) for m in CLASSES}
     for r in rows:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from analytics import queries
 from analytics.percentile import PercentileCont, percentile_by_offset
-from scans.models import Prediction, Scan
+from scans.models import Prediction, Review, Scan
 
 pytestmark = pytest.mark.django_db
 LOW = 0.6
@@ -140,9 +140,8 @@ def test_busiest_users_count_scans_and_active_days(known):
     ]
 
 
-@pytest.mark.skipif(queries.review_model() is None, reason="no review model yet (issue 7)")
 def test_agreement_counts_each_scans_current_review(known, reviewer):
-    review = queries.review_model()
+    review = Review
     p = {x.scan.original_name: x for x in Prediction.objects.select_related("scan")}
 
     def verdict(name, label, current=True):

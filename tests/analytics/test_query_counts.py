@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from analytics.queries import review_model
 from tests.analytics.conftest import add_prediction
 from tests.helpers import client_for
 
@@ -13,9 +12,8 @@ pytestmark = [pytest.mark.django_db,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="counts pinned for PostgreSQL")]
 #  session, user, roles, then the aggregates: dashboard overview, versions, usage per user and day;
 #  statistics totals, classes, usage per day. Staff: no roles query, but the names of the busiest users
-#  and the user filter's choices (pages only). The dashboard's agreement chart adds one once the review
-#  model exists.
-REVIEWS = 0 if review_model() is None else 1
+#  and the user filter's choices (pages only). The dashboard's agreement chart adds one.
+REVIEWS = 1
 EXPECTED = {
     ("researcher", "analytics:dashboard"): 6 + REVIEWS,
     ("researcher", "analytics:statistics"): 6,
