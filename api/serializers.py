@@ -111,8 +111,8 @@ class TokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created", "last_used"]
-        read_only_fields = ["id", "prefix", "created", "last_used"]
+        fields = ["id", "name", "prefix", "created", "last_used", "expires"]
+        read_only_fields = ["id", "prefix", "created", "last_used", "expires"]
 
 
 class NewTokenSerializer(TokenSerializer):
@@ -125,6 +125,9 @@ class NewTokenSerializer(TokenSerializer):
 class CredentialsSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
     password = StrictCharField(max_length=4096, trim_whitespace=False)
+    name = StrictCharField(max_length=100, required=False, allow_blank=True,
+                           help_text="The token to (re)issue; signing in again with the same name replaces "
+                                     "its key. Default: 'Obtained with a password'.")
 
 
 class KeySerializer(serializers.Serializer):

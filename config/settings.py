@@ -1,8 +1,10 @@
 """NeuroLens settings. Every value comes from the environment; see the README's settings table."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_rate, env_str
@@ -48,6 +50,9 @@ INSTALLED_APPS = [
     "api",
     "audit",
     "analytics",
+    "accounts",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -57,12 +62,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.sessions.SessionDeadlineMiddleware",
+    "accounts.sessions.HtmxLoginRequiredMiddleware",
     "audit.middleware.AuditAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "scans.middleware.TimezoneMiddleware",
+    "accounts.security.PolicyMiddleware",
+    "accounts.security.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "scans.context_processors.roles",
                 "analytics.context_processors.analytics",
+                "accounts.context_processors.account",
             ],
         },
     },
@@ -106,6 +116,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+#  Sign-in protection (django-axes, counts in the database, so every worker sees the same ones):
+#  LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, block sign-in there
+#  for LOGIN_LOCKOUT_MINUTES, on the login page and POST /api/v1/auth/token alike. An administrator
+#  unlocks sooner in Admin > Access attempts or with `manage.py axes_reset_username NAME`.
+#  TRUSTED_PROXIES: how many proxies of ours add to X-Forwarded-For (0: the address is REMOTE_ADDR).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.addresses.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+#  Password reset mails go through EMAIL_BACKEND: the console (the web process's output) by default;
+#  set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc. to send them.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "NeuroLens <neurolens@localhost>")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -135,8 +172,17 @@ HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)
 
-#  The API (api/): tokens, throttling, pagination. Throttle counts live in the cache, which is per
-#  process until a shared cache is configured.
+#  Throttle counts (and anything else cached) live where every process sees them: the database's
+#  nl_cache table (made by accounts' migration) by default, Redis with CACHE_URL=redis://host:6379/1.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address (or unset for the database), not {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "nl_cache"}}
+
+#  The API (api/): tokens, throttling, pagination. API_TOKEN_DAYS: a token's life (0: no expiry).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.TokenAuthentication",
@@ -157,12 +203,12 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATES = {
     "user": env_rate("API_THROTTLE_USER", "600/min"),
     "upload": env_rate("API_THROTTLE_UPLOAD", "60/min"),
-    "login": env_rate("API_THROTTLE_LOGIN", "10/min"),
 }
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", HISTORY_PAGE_SIZE, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=API_PAGE_SIZE)
 API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", 20, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 20, minimum=1)
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "NeuroLens API",
     "DESCRIPTION": "Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.",
@@ -181,12 +227,35 @@ SPECTACULAR_SETTINGS = {
 CHARTJS_URL = env_str("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.js")
 CHARTJS_INTEGRITY = env_str(
     "CHARTJS_INTEGRITY", "sha384-lm7tNiW/3uF4tLujoEeoR94zIODe3hCWqRtW0UgxpQE3QslzOhlD22UqQk1tSBhB")
+#  Content-Security-Policy (django-csp; accounts/security.py adds CHARTJS_URL to script-src). No
+#  inline script anywhere; style attributes (progress bar widths) are the one inline thing allowed.
+#  The API docs pages relax it for themselves (api/urls.py): ReDoc writes its styles inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 #  A prediction below this confidence (per cent) counts as low-confidence in the statistics.
 ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
 if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
     raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
 
+#  A session ends this long after sign-in or the last "Stay signed in" (accounts/sessions.py); the
+#  page warns SESSION_WARNING_SECONDS before.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 300, minimum=10)
+CSRF_FAILURE_VIEW = "accounts.errors.csrf_failure"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

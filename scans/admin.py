@@ -20,6 +20,9 @@ class ScanAdmin(admin.ModelAdmin):
     inlines = [PredictionInline]
     list_select_related = ["prediction", "owner"]
 
+    def has_add_permission(self, request) -> bool:
+        return False  # a scan comes from an upload (the model runs on it), never from a blank form
+
     @admin.display(ordering="prediction__label")
     def label(self, scan: Scan) -> str:
         return scan.prediction.get_label_display()
@@ -44,3 +47,7 @@ class BatchJobAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     readonly_fields = ["owner", "created", "finished", "name", "source"]
     inlines = [BatchItemInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a batch comes from its upload page or the API, with its files
+

@@ -1,4 +1,5 @@
-// Theme switch (remembered), the browser's time zone for the server, and the drop zone.
+// Theme switch (remembered), the result brought into view, the browser's time zone for the
+// server, and the drop zone.
 (function () {
   const root = document.documentElement;
   const toggle = document.getElementById("theme-toggle");
@@ -14,6 +15,16 @@
       root.dataset.bsTheme = root.dataset.bsTheme === "light" ? "dark" : "light";
       try { localStorage.setItem("neurolens-theme", root.dataset.bsTheme); } catch (e) { /* private mode */ }
       show();
+  document.addEventListener("neurolens:theme", show);  // the system's theme changed (theme.js)
+
+  // After "Analyse" the result is swapped in below the form: bring it into view (on a phone it
+  // lands below the fold). The pane is an aria-live region, so screen readers announce it.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    const target = e.detail.target;
+    if (!target || target.id !== "result" || !target.firstElementChild) return;
+    const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    target.scrollIntoView({behavior: reduce ? "auto" : "smooth", block: "start"});
+  });
     });
   }
   show();
