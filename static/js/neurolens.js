@@ -29,6 +29,21 @@
   }
   show();
 
+  // A table wider than the screen scrolls inside its box: let keyboard users reach and scroll it.
+  function scrollable(root) {
+    root.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        const caption = box.querySelector("caption");
+        box.setAttribute("aria-label", (caption ? caption.textContent.trim() + " " : "") + "(scrolls sideways)");
+      }
+    });
+  }
+  scrollable(document);
+  window.addEventListener("resize", function () { scrollable(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { scrollable(e.detail.target); });
+
   try {
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (tz) document.cookie = "tz=" + tz + ";path=/;max-age=31536000;SameSite=Lax";

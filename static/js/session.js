@@ -49,11 +49,12 @@
     form.prepend(note);
   }
 
+  const onLogin = Boolean(document.querySelector("[data-login-page]"));
   document.addEventListener("submit", function (e) {
-    if (e.target.matches("form[method=post]")) keep(e.target);
+    if (!onLogin && e.target.matches("form[method=post]")) keep(e.target);
   }, true);
 
-  if (document.querySelector("[data-login-page]")) {
+  if (onLogin) {
     // Keep the draft through the login page (and a mistyped password) until the user is back.
     if (document.querySelector("[data-session-expired]")) store(REAUTH, "1");
   } else if (read(REAUTH)) {

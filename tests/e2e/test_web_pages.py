@@ -1,0 +1,102 @@
+"""Every page of the app in Chromium, in both themes, at 1440 and 390 px: axe-core finds nothing
+serious or critical, the Content-Security-Policy (enforced) reports no violation, and at phone width
+no page scrolls sideways. Also the charts with the CDN blocked, and the API docs pages."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+
+from tests.api.conftest import token_client
+from tests.e2e.web_support import (
+    BROWSER_TEST,
+    DESKTOP,
+    PHONE,
+    chromium,
+    new_page,
+    overflow,
+    serious_axe_findings,
+    session_cookie,
+    violations,
+)
+from tests.helpers import make_scan, make_user, png
+
+pytestmark = BROWSER_TEST
+
+
+@pytest.fixture
+def site(staff, owner):
+    """Something on every page: scans with a patient, a review, a batch, audit entries."""
+    scan = make_scan(staff, "axial-t1.png", "glioma", 0.912, patient_ref="PT-1", seed=3)
+    make_scan(staff, "axial-t2.png", "notumor", 0.634, patient_ref="PT-1", seed=4)
+    make_scan(owner, "coronal.png", "pituitary", 0.871, seed=5)
+    Client().force_login(staff)
+    batch = token_client(staff).post("/api/v1/batches", {"files": [ContentFile(png(96, 7), name="b1.png"),
+                                                                   ContentFile(b"not an image", name="b2.txt")]})
+    assert batch.status_code == 201, batch.content
+    pages = {
+        "upload": "/scans/new/", "history": "/scans/", "detail": f"/scans/{scan.pk}/",
+        "delete": f"/scans/{scan.pk}/delete", "patients": "/scans/patients/", "patient": "/scans/patients/PT-1",
+        "batch new": "/scans/batches/new", "batch": f"/scans/batches/{batch.json()['id']}/",
+        "model": "/model/", "analytics": "/analytics/", "statistics": "/analytics/statistics/",
+        "audit": "/audit/", "tokens": "/account/tokens/", "password change": "/accounts/password_change/",
+    }
+    anonymous = {"login": "/accounts/login/", "password reset": "/accounts/password_reset/"}
+    roleless = make_user("newcomer")
+    return {"staff": session_cookie(staff), "roleless": session_cookie(roleless), "pages": pages,
+            "anonymous": anonymous}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440px", "390px"])
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_every_page_passes_axe_and_the_policy_without_overflow(site, live_server, theme, viewport):
+    problems = []
+    visits = [(site["staff"], name, url) for name, url in site["pages"].items()]
+    visits += [(None, name, url) for name, url in site["anonymous"].items()]
+    visits.append((site["roleless"], "history without a role", "/scans/"))
+    with chromium() as browser:
+        for cookie, name, url in visits:
+            page = new_page(browser, live_server.url, cookie, theme, viewport)
+            response = page.goto(live_server.url + url)
+            assert response.status == 200, f"{name}: {response.status}"
+            assert "Content-Security-Policy" in {k.title(): v for k, v in response.headers.items()}
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("document.documentElement.dataset.bsTheme") == theme
+            problems += [f"{name}: CSP {v}" for v in violations(page)]
+            problems += [f"{name}: axe {v}" for v in serious_axe_findings(page)]
+            if viewport is PHONE:
+                found = overflow(page)
+                if found["scroll"] > found["client"]:
+                    problems.append(f"{name}: {found['scroll']} px wide at {found['client']} px, e.g. {found['wide']}")
+            page.context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_charts_draw_from_our_own_copy_when_the_cdn_is_blocked(site, live_server):
+    with chromium() as browser:
+        for chartjs in ("block", "serve"):
+            page = new_page(browser, live_server.url, site["staff"], chartjs=chartjs)
+            cdn_failed = []
+            page.on("requestfailed", lambda r, failed=cdn_failed: failed.append(r.url) if "jsdelivr" in r.url else None)
+            page.goto(live_server.url + "/analytics/")
+            page.wait_for_function("""() => {
+              const c = [...document.querySelectorAll("canvas[data-chart]")];
+              return window.Chart && c.length > 0 && c.every(x => Chart.getChart(x));
+            }""", timeout=15000)
+            local = page.evaluate("[...document.scripts].some(s => s.src.includes('/static/vendor/chartjs/'))")
+            assert (local, bool(cdn_failed)) == ((True, True) if chartjs == "block" else (False, False))
+            assert page.evaluate("document.querySelectorAll('canvas[data-chart]').length") >= 5
+            assert violations(page) == []
+            page.context.close()
+
+
+def test_the_api_docs_pages_load_under_the_policy(db, live_server):
+    with chromium() as browser:
+        for url, ready in (("/api/docs/", ".opblock"), ("/api/redoc/", "[role=menuitem], .menu-content")):
+            page = new_page(browser, live_server.url, None)
+            page.goto(live_server.url + url)
+            page.wait_for_selector(ready, timeout=20000)
+            assert page.evaluate("document.documentElement.lang") == "en"
+            assert page.get_by_role("heading", name="NeuroLens API reference").is_visible()
+            #  ReDoc's "powered by" logo comes from its own CDN: the policy blocks it, and nothing else.
+            assert [v for v in violations(page) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v] == [], url
+            page.context.close()
