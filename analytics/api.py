@@ -16,6 +16,8 @@ PARAMETERS = [OpenApiParameter(name, str, OpenApiParameter.QUERY, description=te
     ("date_from", "On or after this day (YYYY-MM-DD)."), ("date_to", "On or before this day (YYYY-MM-DD)."),
     ("label", "Only this predicted class."), ("model_version", "Only this model version."),
     ("min_confidence", "Confidence at least this many per cent (0-100)."),
+    ("review", "Only scans with this review status (unreviewed, confirmed, corrected)."),
+    ("out_of_scope", "yes: out of scope only; no: in scope only."),
     ("user", "Only this user's scans (administrators only)."), ("period", "Timeline by day or week (charts)."),
 ]]
 
@@ -40,29 +42,29 @@ Statistics = inline_serializer("AnalyticsStatistics", {
 })
 
 
-def _predictions(request):
+def _scope(request):
     if not access.can_view(request.user):
         raise exceptions.PermissionDenied("Your account has no role that may see the analytics.")
     form = AnalyticsFilterForm(request.query_params, viewer=request.user)
     if form.is_bound and not form.is_valid():
         raise exceptions.ValidationError({k: list(v) for k, v in form.errors.items()})
-    return form, form.filter(access.visible_predictions(request.user))
+    return form, form.scope()
 
 
 @extend_schema(tags=["analytics"], summary="Totals, per-class figures and scans per day", parameters=PARAMETERS,
                responses={200: Statistics, **errors(400, 403)})
 @api_view(["GET"])
 def statistics(request):
-    _, preds = _predictions(request)
-    return Response(reports.statistics(preds, request.user))
+    _, scope = _scope(request)
+    return Response(reports.statistics(scope, request.user))
 
 
 @extend_schema(tags=["analytics"], summary="The dashboard's charts: Chart.js configurations and tables",
                parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT, **errors(400, 403)})
 @api_view(["GET"])
 def charts(request):
-    form, preds = _predictions(request)
-    return Response(reports.dashboard(preds, request.user, form.timeline_period))
+    form, scope = _scope(request)
+    return Response(reports.dashboard(scope, request.user, form.timeline_period))
 
 
 #  API views answer 401 themselves rather than redirecting to the login page.

@@ -83,7 +83,7 @@ def inference_chart(versions: list[dict]) -> dict:
             for v in versions]
     summary = f"{len(versions)} model version(s) in use." if versions else ""
     return _chart("inference", "Model versions and inference time", summary, _bar(labels, datasets),
-                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First", "Last"], rows,
+                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First day (UTC)", "Last day (UTC)"], rows,
                   "" if versions else "No predictions.")
 
 

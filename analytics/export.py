@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from django.db import connection
 from django.db.models import Case, CharField, F, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Concat, JSONObject
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 from analytics import access
+from analytics.csv import FORMULA_START, safe_cell
 from ml.infer import CLASSES
 
 CHUNK = 2000
@@ -27,11 +30,14 @@ FIELDS = [("prediction_id", "id"), ("scan_id", "scan_id"), ("created", "scan__cr
           ("out_of_scope_reason", "out_of_scope_reason"), ("model_version", "model_version"),
           ("inference_ms", "inference_ms")]
 TEXT = {"owner", "original_name", "patient_ref", "out_of_scope_reason"}
-#  A spreadsheet runs a cell starting with one of these as a formula; names and references are typed by users.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#  The orders an export may ask for (the REST API's `sort`); oldest first unless asked.
+ORDERS = {"created": ("created", "id"), "-created": ("-created", "-id"), "label": ("label", "-created", "-id"),
+          "-label": ("-label", "-created", "-id"), "confidence": ("confidence", "-created", "-id"),
+          "-confidence": ("-confidence", "-created", "-id")}
 
 
 def columns_for(viewer) -> list[tuple[str, str]]:
+    """The analytics export's columns: owner only for administrators, no patient reference for researchers."""
     hidden = set()
     if not access.shows_users(viewer):
         hidden.add("owner")
@@ -40,8 +46,12 @@ def columns_for(viewer) -> list[tuple[str, str]]:
     return [(name, field) for name, field in FIELDS if name not in hidden]
 
 
-def _ordered(preds: QuerySet) -> QuerySet:
-    return preds.order_by("created", "id")
+def streamed(chunks, content_type: str, extension: str, prefix: str = "neurolens-predictions") -> StreamingHttpResponse:
+    """The one streamed download: a file name with the time, never cached."""
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{prefix}-{timezone.now():%Y%m%d-%H%M%S}.{extension}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _utc_iso(field: str) -> Func:
@@ -68,8 +78,9 @@ def _header(cols) -> str:
     return buf.getvalue()
 
 
-def csv_chunks(preds: QuerySet, viewer) -> Iterator[bytes | str]:
-    cols = columns_for(viewer)
+def csv_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[bytes | str]:
+    """The predictions as CSV, in `order` (a key of ORDERS), with the columns `cols` (columns_for)."""
+    preds = preds.order_by(*ORDERS[order])
     yield _header(cols)
     if connection.vendor == "postgresql":
         yield from _copy_csv(preds, cols)
@@ -79,7 +90,7 @@ def csv_chunks(preds: QuerySet, viewer) -> Iterator[bytes | str]:
 
 def _copy_csv(preds: QuerySet, cols) -> Iterator[bytes]:
     exprs = {f"c{i}": _sql_column(name, field) for i, (name, field) in enumerate(cols)}
-    sql, params = _ordered(preds).values(**exprs).query.sql_with_params()
+    sql, params = preds.values(**exprs).query.sql_with_params()
     pending, size = [], 0
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
         for data in copy:
@@ -96,16 +107,14 @@ def _python_value(name: str, value):
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if name == "out_of_scope":
         return "true" if value else "false"
-    if name in TEXT and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    return safe_cell(value)
 
 
 def _python_csv(preds: QuerySet, cols) -> Iterator[str]:
     names = [name for name, _ in cols]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    rows = _ordered(preds).values_list(*[f for _, f in cols]).iterator(chunk_size=CHUNK)
+    rows = preds.values_list(*[f for _, f in cols]).iterator(chunk_size=CHUNK)
     for n, row in enumerate(rows, 1):
         writer.writerow([_python_value(name, v) for name, v in zip(names, row, strict=True)])
         if n % CHUNK == 0:
@@ -115,8 +124,8 @@ def _python_csv(preds: QuerySet, cols) -> Iterator[str]:
     yield buf.getvalue()
 
 
-def json_chunks(preds: QuerySet, viewer) -> Iterator[str]:
-    cols = columns_for(viewer)
+def json_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[str]:
+    preds = preds.order_by(*ORDERS[order])
     parts, first = ["["], True
     for text in _json_records(preds, cols):
         parts.append(text if first else "," + text)
@@ -132,10 +141,10 @@ def _json_records(preds: QuerySet, cols) -> Iterator[str]:
     """One JSON object per prediction, as text: built by PostgreSQL, or here from plain rows."""
     if connection.vendor == "postgresql":
         record = Cast(JSONObject(**{name: F(field) for name, field in cols}), TextField())
-        yield from _ordered(preds).values_list(record, flat=True).iterator(chunk_size=CHUNK)
+        yield from preds.values_list(record, flat=True).iterator(chunk_size=CHUNK)
         return
     names = [name for name, _ in cols]
-    for row in _ordered(preds).values_list(*[f for _, f in cols]).iterator(chunk_size=CHUNK):
+    for row in preds.values_list(*[f for _, f in cols]).iterator(chunk_size=CHUNK):
         record = dict(zip(names, row, strict=True))
         record["created"] = record["created"].isoformat()
         yield json.dumps(record)
