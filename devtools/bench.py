@@ -89,7 +89,7 @@ def start_worker(env: dict) -> subprocess.Popen:
 
 
 def wait_for_worker(broker: str, timeout: float = 180.0) -> None:
-    """Until a worker answers a ping (it warmed its model first: scans.tasks)."""
+    """Until a worker answers a ping (it warmed its model first: scans.batches.tasks)."""
     from celery import Celery
 
     probe = Celery(broker=broker)

@@ -1,8 +1,8 @@
 from django import forms
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 
 from scans.models import LABEL_CHOICES, Review
+from scans.selectors import with_review_status
 
 
 class UploadForm(forms.Form):
@@ -68,12 +68,6 @@ class HistoryFilterForm(forms.Form):
             return {}
         self.is_valid()
         return self.cleaned_data
-
-
-def with_review_status(scans: QuerySet) -> QuerySet:
-    """Each scan annotated with `review_status`: its current review's status, or unreviewed."""
-    current = Review.objects.filter(scan=OuterRef("pk"), current=True).values("status")[:1]
-    return scans.annotate(review_status=Coalesce(Subquery(current), Value(Review.UNREVIEWED)))
 
 
 class ReviewForm(forms.Form):

@@ -16,8 +16,7 @@ from datetime import timedelta
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from scans.batch_models import BatchItem
-from scans.models import Prediction, Scan
+from scans.models import BatchItem, Prediction, Scan
 
 #  The folders the app writes under (scans.models.scan_upload_to, the heat-map field, batches'
 #  staging, which lives beside the scans it becomes).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from django.http import StreamingHttpResponse
+
 from api.export import _cell, _Line
 from ml.infer import CLASSES
 
@@ -29,3 +31,9 @@ def csv_chunks(batch) -> Iterator[str]:
     yield writer.writerow(COLUMNS)
     for row in rows(batch):
         yield writer.writerow([_cell(row[c]) for c in COLUMNS])
+
+
+def csv_response(batch) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_chunks(batch), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="neurolens-batch-{batch.pk}.csv"'
+    return response

@@ -6,7 +6,7 @@ twice over (the model already uses them all for a forward pass). The tasks are t
 themselves, applied here; each job closes its database connection when done.
 
 Work queued here lives only in memory: a web process that dies leaves its items pending, and the
-next one to start queues them again (scans.tasks.resume_unfinished; a second copy is harmless).
+next one to start queues them again (scans.batches.tasks.resume_unfinished; a second copy is harmless).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Batch use cases: take many files (or ZIPs) in, stage them, queue them, report progress.
+"""Batch use cases: take many files (or ZIPs) in, stage them, queue them.
 
 The raw bytes are staged in the default storage before anything is queued, so that a worker on
-another machine can read them (MEDIA_ROOT shared, or object storage); scans.batch_work settles
-the items, keeps a staged JPEG or PNG as its scan's file and deletes the rest.
+another machine can read them (MEDIA_ROOT shared, or object storage); scans.batches.work settles
+the items, keeps a staged JPEG or PNG as its scan's file and deletes the rest. This module sends
+the work through scans.batches.tasks, which never import it back.
 """
 
 from __future__ import annotations
@@ -12,36 +13,32 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from audit.models import AuditEvent
 from audit.trail import record
-from scans.archive import Member, is_zip, read_archive
-from scans.batch_models import BatchItem, BatchJob
-from scans.dicom import staged_upload
-from scans.ingest import ACCEPTED, ScanRejected, sniff_format
+from scans.batches.state import staging
+from scans.batches.tasks import enqueue_batch
+from scans.intake.archive import Member, is_zip, read_archive
+from scans.intake.dicom import staged_upload
+from scans.intake.errors import ScanRejected
+from scans.intake.ingest import ACCEPTED, sniff_format
+from scans.models import BatchItem, BatchJob
 
 log = logging.getLogger(__name__)
 STAGING_THREADS = 4  # writing files is mostly waiting on the file system (or object storage)
 
 
-def staging():
-    return storages["default"]
-
-
 def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> BatchJob:
     """One batch with an item per file (a ZIP's members opened), its work queued. Raises
     ScanRejected when the upload as a whole is refused; nothing is kept then."""
-    #  Staged where a JPEG or PNG stays as its scan's file: a worker only has to adopt it (scans.batch_work).
+    #  Staged where a JPEG or PNG stays as its scan's file: a worker only has to adopt it (scans.batches.work).
     folder = f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     items, names = [], []
     try:
@@ -67,12 +64,11 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
         for name in names:
             staging().delete(name)
         raise
-    from scans.tasks import enqueue_batch  # the tasks wrap this module
 
     try:
         enqueue_batch(batch.pk)
     except BrokerDown:
-        #  The items stay pending; the next worker to start queues them (scans.tasks.resume_unfinished).
+        #  The items stay pending; the next worker to start queues them (scans.batches.tasks.resume_unfinished).
         log.exception("batch %s stored but not queued: the broker is unreachable", batch.pk)
     return batch
 
@@ -102,13 +98,14 @@ def _stage(member: Member, folder: str, position: int, names: list[str]) -> Batc
         return item
     try:
         #  A DICOM file is de-identified before it is staged: nothing identifying may be stored.
-        data, item.name = staged_upload(member.data, item.name, settings.PATIENT_KEY_SECRET)
+        sniffed = sniff_format(member.data)
+        data, item.name = staged_upload(member.data, item.name, settings.PATIENT_KEY_SECRET, sniffed)
     except ScanRejected as exc:  # only a DICOM file gets here: its name is not kept either
         item.name = "DICOM file.dcm"
         item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
         item.settled = timezone.now()
         return item
-    suffix = ACCEPTED.get(sniff_format(data) or "", ".dcm" if item.name.endswith(".dcm") else ".upload")
+    suffix = ACCEPTED.get(sniffed or "", ".dcm" if item.name.endswith(".dcm") else ".upload")
     item.staged = staging().save(f"{folder}-{position}{suffix}", ContentFile(data))
     names.append(item.staged)
     return item
@@ -121,55 +118,3 @@ def _batch_name(files, items: list[BatchItem]) -> str:
     if len(files) == 1 and files[0].name and not any(i.name == "DICOM file.dcm" for i in items):
         return files[0].name[-255:]
     return f"{len(items)} files"
-
-
-@dataclass(frozen=True)
-class Progress:
-    total: int
-    done: int
-    failed: int
-    skipped: int
-    pending: int
-    rate: float | None  # items settled per second so far
-    eta_s: float | None
-    finished: bool
-
-    @property
-    def settled(self) -> int:
-        return self.done + self.failed
-
-    @property
-    def percent(self) -> int:
-        queued = self.total - self.skipped
-        return 100 if not queued else round(100 * self.settled / queued)
-
-
-def progress(batch: BatchJob) -> Progress:
-    batch.refresh_from_db(fields=["finished"])
-    counts = dict(batch.items.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    done, failed = counts.get(BatchItem.DONE, 0), counts.get(BatchItem.FAILED, 0)
-    skipped, pending = counts.get(BatchItem.SKIPPED, 0), counts.get(BatchItem.PENDING, 0)
-    last = batch.finished or batch.items.exclude(status=BatchItem.SKIPPED).aggregate(t=Max("settled"))["t"]
-    elapsed = (last - batch.created).total_seconds() if last else 0
-    rate = (done + failed) / elapsed if elapsed > 0 and done + failed else None
-    eta = pending / rate if rate and pending else (0.0 if not pending else None)
-    return Progress(sum(counts.values()), done, failed, skipped, pending, rate, eta, batch.finished is not None)
-
-
-def finish_if_settled(batch_id: int) -> bool:
-    """Mark the batch finished once no item is pending, and drop anything still staged."""
-    if BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.PENDING).exists():
-        return False
-    BatchJob.objects.filter(pk=batch_id, finished__isnull=True).update(finished=timezone.now())
-    leftover = BatchItem.objects.filter(batch_id=batch_id).exclude(staged="")
-    for name in leftover.values_list("staged", flat=True):
-        staging().delete(name)
-    leftover.update(staged="")
-    return True
-
-
-def visible_batches(user):
-    from scans.permissions import sees_all_scans
-
-    batches = BatchJob.objects.select_related("owner")
-    return batches if sees_all_scans(user) else batches.filter(owner=user)

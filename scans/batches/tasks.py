@@ -1,4 +1,6 @@
-"""Thin task wrappers around the batch services (config/celery.py says where they run)."""
+"""The batch tasks: they send work (to the broker, or to this process's batch thread) and call the
+work functions (scans.batches.work); config/celery.py says where they run. The use cases above
+(scans.batches.services) import this module; it never imports them back."""
 
 from __future__ import annotations
 
@@ -9,29 +11,32 @@ from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from scans import batch_work, inprocess
-from scans.batch_models import BatchItem, BatchJob
-from scans.batches import finish_if_settled
+from scans.batches import inprocess, work
+from scans.batches.state import finish_if_settled
+from scans.classify import warm_model
+from scans.models import BatchItem, BatchJob
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(IntegrityError, OperationalError),
-             retry_backoff=1, max_retries=5)
+#  The name is the one this task had before the batches package existed: tasks queued by an older
+#  process are still found after an upgrade.
+@shared_task(name="scans.tasks.classify_items", acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(IntegrityError, OperationalError), retry_backoff=1, max_retries=5)
 def classify_items(item_ids: list[int]) -> int:
     """Settle these items of one batch: idempotent, so a redelivered task stores nothing twice."""
-    return batch_work.settle_items(item_ids)
+    return work.settle_items(item_ids)
 
 
 def enqueue_batch(batch_id: int) -> int:
     """Queue the batch's pending items, BATCH_CHUNK per task (one forward pass); return the task count."""
     ids = list(BatchItem.objects.filter(batch_id=batch_id, status=BatchItem.PENDING)
                .order_by("position").values_list("pk", flat=True))
-    chunk = settings.BATCH_CHUNK
-    for start in range(0, len(ids), chunk):
-        _send(ids[start:start + chunk])
+    chunks = [ids[start:start + settings.BATCH_CHUNK] for start in range(0, len(ids), settings.BATCH_CHUNK)]
+    for chunk in chunks:
+        _send(chunk)
     finish_if_settled(batch_id)
-    return -(-len(ids) // chunk)
+    return len(chunks)
 
 
 def _send(ids: list[int]) -> None:
@@ -71,6 +76,4 @@ def _resume_on_start(**kwargs) -> None:
 def _warm_model(**kwargs) -> None:
     """Each worker process loads the model before its first task, as a web process does."""
     if settings.WARM_MODEL:
-        from scans.services import warm_model
-
         warm_model()

@@ -4,7 +4,7 @@ A task may run twice (delivery is at least once): the items are locked and only 
 taken, so a second run, or a second worker, finds nothing left to do. A worker killed before the
 commit leaves its items pending for the next delivery, and no file without its row:
 
-- a JPEG or PNG is staged under the name its scan keeps (scans.batches), so the scan adopts the
+- a JPEG or PNG is staged under the name its scan keeps (scans.batches.services), so the scan adopts the
   staged file in the same transaction that clears the item's `staged`: nothing is written;
 - a DICOM file's scan is the PNG derived from it, written under a name fixed by the item
   (scan_file_name), so the next delivery writes over what a killed one left, and an item that ends
@@ -25,12 +25,11 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ml.infer import get_classifier
-from scans.batch_models import BatchItem
-from scans.batches import finish_if_settled, staging
-from scans.ingest import CheckedImage, ScanRejected, read_image
-from scans.models import Scan
-from scans.services import store_scans
+from scans.batches.state import finish_if_settled, staging
+from scans.classify import NewScan, classify, store, stored_scans
+from scans.intake.errors import InferenceFailed, ScanRejected
+from scans.intake.ingest import CheckedImage, read_image
+from scans.models import BatchItem, Scan
 
 log = logging.getLogger(__name__)
 THREADS = 2  # decoding and file writes; the forward pass already uses every core
@@ -74,7 +73,7 @@ def _settle(items: list[BatchItem], written: list[str]) -> None:
             if isinstance(checked[item.pk], ScanRejected):
                 _fail(item, checked.pop(item.pk))
         shas = {c.sha256 for c in checked.values()}
-        known = {s.sha256: s for s in Scan.objects.filter(owner=batch.owner, sha256__in=shas)}
+        known = stored_scans(batch.owner, shas)
         first: dict[str, BatchItem] = {}  # the item that makes each new scan
         for item in items:
             c = checked.get(item.pk)
@@ -107,24 +106,24 @@ def _read(item: BatchItem) -> CheckedImage | ScanRejected:
 
 
 def _classify(batch, first: dict[str, BatchItem], checked: dict, pool, written: list[str]) -> dict[str, Scan]:
+    """The first item of each new file: one forward pass, its file in place, one INSERT per table."""
     if not first:
         return {}
     images = [checked[item.pk] for item in first.values()]
     try:
-        results = get_classifier().classify([c.image for c in images], heatmaps=settings.BATCH_HEATMAPS)
-    except Exception:
-        log.exception("inference failed for %d items of batch %s", len(images), batch.pk)
+        results = classify(images, heatmaps=settings.BATCH_HEATMAPS)
+    except InferenceFailed:
+        log.warning("batch %s: %d items left without a result", batch.pk, len(images))
         return {}
-    names = [scan_file_name(item, c.extension) for item, c in zip(first.values(), images)]
-    fresh = [(name, c.data) for item, c, name in zip(first.values(), images, names) if name != item.staged]
+    new = [NewScan(c, r, item.name, scan_file_name(item, c.extension))
+           for item, c, r in zip(first.values(), images, results)]
+    fresh = [(n.file_name, n.checked.data) for item, n in zip(first.values(), new) if n.file_name != item.staged]
     written.extend(name for name, _ in fresh)
     list(pool.map(_write, [name for name, _ in fresh], [data for _, data in fresh]))
-    for item, name in zip(first.values(), names):
-        if name == item.staged:
+    for item, n in zip(first.values(), new):
+        if n.file_name == item.staged:
             item.staged = ""  # adopted: the scan's now, in this same transaction
-    scans = store_scans(batch.owner, [(c, r, item.name, name) for item, c, r, name
-                                      in zip(first.values(), images, results, names)], f"batch {batch.pk}")
-    return {s.sha256: s for s in scans}
+    return {s.sha256: s for s in store(batch.owner, new, f"batch {batch.pk}")}
 
 
 def _write(name: str, data: bytes) -> None:

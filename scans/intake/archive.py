@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
-from scans.ingest import ScanRejected, sniff_format
+from scans.intake.errors import ScanRejected
+from scans.intake.ingest import sniff_format
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 

@@ -19,8 +19,8 @@ import pydicom
 from PIL import Image
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
-from scans.deid import deidentify
-from scans.ingest import ScanRejected
+from scans.intake.deid import deidentify
+from scans.intake.errors import ScanRejected
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,13 @@ def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydico
     return ds, patient_key(patient_id, secret) if patient_id else ""
 
 
-def staged_upload(data: bytes, name: str, secret: str) -> tuple[bytes, str]:
+def staged_upload(data: bytes, name: str, secret: str, sniffed: str | None) -> tuple[bytes, str]:
     """What may be stored of an upload before it is read (batches stage files for their workers):
     a DICOM file comes back de-identified, its Patient ID replaced by the key and sealed with the
     secret (so read_dicom takes it as the key, and nobody can forge one), under a neutral name.
-    Anything else comes back as it is."""
-    from scans.ingest import sniff_format
-
-    is_dicom = sniff_format(data) == "DICOM"
+    Anything else comes back as it is. `sniffed` is the format ingest.sniff_format found (the
+    caller asks: this module sits below ingest)."""
+    is_dicom = sniffed == "DICOM"
     if not (is_dicom or name.lower().endswith(".dcm")):
         return data, name
     ds, key = _parse_and_deidentify(data, secret, force=not is_dicom)

@@ -10,9 +10,12 @@ import io
 import warnings
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from ml.preprocess import load_image
+from scans.intake.dicom import read_dicom
+from scans.intake.errors import ScanRejected
 
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png"}
 #  Formats recognised by their first bytes, so that a known-but-unsupported file gets a
@@ -26,15 +29,6 @@ _MAGIC = [
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
 ]
-
-
-class ScanRejected(Exception):
-    """An upload the user must fix; `code` is stable for the API, `message` is for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -87,10 +81,6 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, nam
 
 
 def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
-    from django.conf import settings
-
-    from scans.dicom import read_dicom
-
     dicom = read_dicom(data, secret=settings.PATIENT_KEY_SECRET, min_side=min_side, max_side=max_side,
                        force=sniff_format(data) != "DICOM")
     buf = io.BytesIO()

@@ -82,7 +82,7 @@ class Prediction(models.Model):
     created = models.DateTimeField(default=timezone.now)
     #  Not used: heat maps are kept in `heat` below, in the row, so they go when it goes.
     heatmap = models.FileField(upload_to="heatmaps/%Y/%m/", blank=True, max_length=200)
-    #  The class-activation map as a small 8-bit grey PNG (scans.heat); empty for older rows.
+    #  The class-activation map as a small 8-bit grey PNG (scans.reports.heatmaps); empty for older rows.
     heat = models.BinaryField(blank=True, default=b"", editable=False)
 
     objects = PredictionQuerySet.as_manager()
@@ -158,5 +158,3 @@ class Review(models.Model):
     def __str__(self) -> str:
         return f"{self.get_status_display()} by {self.reviewer} ({self.created:%Y-%m-%d})"
 
-
-from scans.batch_models import BatchItem, BatchJob  # noqa: F401 - batches live in their own file

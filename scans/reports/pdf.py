@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
+from django.http import HttpResponse
 from django.utils import timezone
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -16,8 +17,8 @@ from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, S
 from reportlab.platypus.flowables import Flowable
 
 from ml.infer import get_classifier
-from scans.heatmaps import heatmap_png
 from scans.models import Review, Scan
+from scans.reports.heatmaps import heatmap_png
 
 NOTICE = "This report supports a clinical decision; it is not a diagnosis."
 STYLES = getSampleStyleSheet()
@@ -30,6 +31,14 @@ def scan_report_pdf(scan: Scan, generated_by: str) -> bytes:
 
 def patient_report_pdf(patient_ref: str, scans: Iterable[Scan], generated_by: str) -> bytes:
     return _build(f"NeuroLens report: patient {patient_ref}", generated_by, list(scans))
+
+
+def pdf_response(data: bytes, filename: str) -> HttpResponse:
+    """A report as a download that no cache keeps."""
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _build(title: str, generated_by: str, scans: list[Scan]) -> bytes:

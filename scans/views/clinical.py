@@ -8,37 +8,25 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, services
-from scans.forms import ReviewForm, with_review_status
-from scans.heatmaps import heat_layer_png
-from scans.reports import patient_report_pdf, scan_report_pdf
-
-
-def png_response(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
-def pdf_response(data: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+from scans import permissions, selectors, services
+from scans.forms import ReviewForm
+from scans.intake.errors import InferenceFailed, http_status
+from scans.reports.heatmaps import heat_layer_png, png_response
+from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 
 
 @require_GET
 def heat_layer(request: HttpRequest, pk: int) -> HttpResponse:
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     try:
         return png_response(heat_layer_png(scan))
-    except services.InferenceFailed as exc:
-        return HttpResponse(str(exc), status=503, content_type="text/plain")
+    except InferenceFailed as exc:
+        return HttpResponse(str(exc), status=http_status(exc.code), content_type="text/plain")
 
 
 @require_POST
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     if not permissions.can_review(request.user):
         raise PermissionDenied("Only reviewers confirm or correct results.")
     form = ReviewForm(request.POST, prediction=scan.prediction)
@@ -53,20 +41,20 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def patients(request: HttpRequest) -> HttpResponse:
-    rows = permissions.patient_rows(request.user)
+    rows = selectors.patient_rows(request.user)
     return render(request, "scans/patients.html", {"rows": rows})
 
 
 @require_GET
 def patient(request: HttpRequest, ref: str) -> HttpResponse:
-    scans = with_review_status(permissions.patient_scans(request.user, ref))
+    scans = selectors.with_review_status(selectors.patient_scans(request.user, ref))
     record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=ref)
     return render(request, "scans/patient.html", {"ref": ref, "scans": scans})
 
 
 @require_GET
 def scan_report(request: HttpRequest, pk: int) -> HttpResponse:
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     pdf = scan_report_pdf(scan, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report")
     return pdf_response(pdf, f"neurolens-scan-{scan.pk}.pdf")
@@ -74,7 +62,7 @@ def scan_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def patient_report(request: HttpRequest, ref: str) -> HttpResponse:
-    scans = permissions.patient_scans(request.user, ref)
+    scans = selectors.patient_scans(request.user, ref)
     pdf = patient_report_pdf(ref, scans, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=ref, detail="PDF report")
     return pdf_response(pdf, "neurolens-patient-report.pdf")

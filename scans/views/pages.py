@@ -1,11 +1,10 @@
-import time
+"""The pages around one scan: upload, history, detail, image, delete; the model card; /health."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import DatabaseError, connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,24 +12,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit.models import AuditEvent
 from audit.trail import record
+from lib.htmx import partial
 from ml.infer import get_classifier
-from scans import permissions, services
-from scans.apps import STARTED
+from scans import permissions, selectors, services
 from scans.forms import HistoryFilterForm, ReviewForm, UploadForm
-from scans.ingest import ScanRejected
+from scans.intake.errors import InferenceFailed, ScanRejected, http_status
 from scans.modelcard import card_context
-from scans.models import Scan
-
-
-def _get_scan_for_user(request: HttpRequest, pk: int) -> Scan:
-    return permissions.get_scan_for_user(request.user, pk)
-
-
-def _partial(request: HttpRequest, template: str, name: str) -> str:
-    """The named fragment for an HTMX swap, the whole page otherwise (or on a history restore)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{name}"
-    return template
 
 
 @require_GET
@@ -41,20 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        database = True
-    except DatabaseError:
-        database = False
-    model = services.model_status()
-    healthy = database and model["loaded"]
-    body = {
-        "status": "ok" if healthy else "error",
-        "database": database,
-        "model": model,
-        "uptime_s": round(time.monotonic() - STARTED, 1),
-    }
+    healthy, body = services.health()
     return JsonResponse(body, status=200 if healthy else 503)
 
 
@@ -63,7 +37,7 @@ def health(request: HttpRequest) -> JsonResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     if not permissions.can_upload(request.user):
         raise PermissionDenied("Your account has no role that may upload scans.")
-    template = _partial(request, "scans/upload.html", "result")
+    template = partial(request, "scans/upload.html", "result")
     ctx = {"max_mb": settings.MAX_UPLOAD_MB, "min_side": settings.MIN_IMAGE_SIDE, "max_side": settings.MAX_IMAGE_SIDE}
     if request.method == "GET":
         return render(request, "scans/upload.html", {**ctx, "form": UploadForm()})
@@ -75,11 +49,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         submission = services.submit_scan(
             request.user, form.cleaned_data["image"], form.cleaned_data["patient_ref"], form.cleaned_data["note"]
         )
-    except ScanRejected as exc:
-        status = 413 if exc.code == "file_too_large" else 422
-        return render(request, template, {**ctx, "error": exc.message, "error_code": exc.code}, status=status)
-    except services.InferenceFailed as exc:
-        return render(request, template, {**ctx, "error": str(exc), "error_code": "inference_failed"}, status=503)
+    except (ScanRejected, InferenceFailed) as exc:
+        return render(request, template, {**ctx, "error": str(exc), "error_code": exc.code},
+                      status=http_status(exc.code))
     if not request.htmx:
         if not submission.created:
             messages.info(request, "You uploaded this file before; this is that result, not a new copy.")
@@ -96,25 +68,26 @@ def _form_error(form: UploadForm) -> str:
 @vary_on_headers("HX-Request")
 def history(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET or None)
-    scans = form.filter(permissions.visible_scans(request.user))
+    scans = form.filter(selectors.visible_scans(request.user))
     page = Paginator(scans, settings.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     filtered = any(v for k, v in request.GET.items() if k not in ("page", "sort"))
     ctx = {"form": form, "page": page, "sort": form.current_sort(), "filtered": filtered}
-    return render(request, _partial(request, "scans/history.html", "results"), ctx)
+    return render(request, partial(request, "scans/history.html", "results"), ctx)
 
 
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scan = _get_scan_for_user(request, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     record(request.user, AuditEvent.VIEWED, scan)
-    ctx = {"scan": scan, "can_delete": _can_delete(request, scan), "reviews": scan.reviews.select_related("reviewer"),
-           "can_review": permissions.can_review(request.user), "review_form": ReviewForm()}
+    ctx = {"scan": scan, "can_delete": permissions.can_delete(request.user, scan),
+           "reviews": scan.reviews.select_related("reviewer"), "can_review": permissions.can_review(request.user),
+           "review_form": ReviewForm()}
     return render(request, "scans/detail.html", ctx)
 
 
 @require_GET
 def image(request: HttpRequest, pk: int) -> FileResponse:
-    scan = _get_scan_for_user(request, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -122,8 +95,8 @@ def image(request: HttpRequest, pk: int) -> FileResponse:
 
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    scan = _get_scan_for_user(request, pk)
-    if not _can_delete(request, scan):
+    scan = selectors.get_scan_for_user(request.user, pk)
+    if not permissions.can_delete(request.user, scan):
         raise PermissionDenied("Only the scan's owner or an administrator may delete it.")
     if request.method == "GET":
         return render(request, "scans/delete.html", {"scan": scan})
@@ -131,10 +104,6 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.delete_scan(scan, by=request.user)
     messages.success(request, f"Deleted {name} and its image.")
     return redirect("scans:history")
-
-
-def _can_delete(request: HttpRequest, scan: Scan) -> bool:
-    return request.user.is_staff or scan.owner_id == request.user.pk
 
 
 @require_GET

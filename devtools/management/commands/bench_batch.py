@@ -9,9 +9,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
 from api.tokens import create_token
-from scans import bench
-from scans.batch_models import BatchJob
-from scans.models import Scan
+from devtools import bench
+from scans.models import BatchJob, Scan
 
 PROTOTYPE_S_PER_IMAGE, PROTOTYPE_IMAGES_PER_S = 1.2, 7.0
 DATASET = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "brain-tumor-mri"
