@@ -11,28 +11,67 @@ import json
 from collections.abc import Iterator
 
 from django.db import connection
-from django.db.models import Case, CharField, F, Func, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, Concat, JSONObject
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, JSONObject
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from analytics import access
 from analytics.csv import FORMULA_START, safe_cell
 from ml.infer import CLASSES
+from scans.models import Review
 
 CHUNK = 2000
 FLUSH_BYTES = 64 * 1024
 #  (column, field) in the order of the file; owner and patient_ref only for those allowed them.
+#  The model's class, confidence and probabilities are empty for an out-of-scope image (it was not
+#  assessed); the review columns are the current verdict: review_status (unreviewed, confirmed,
+#  corrected, not_assessable), reviewed_label (the reviewer's class), review_reason (why not
+#  assessable) and effective_label (the class the scan stands at: the reviewer's once reviewed, else
+#  the model's; empty when there is none).
 FIELDS = [("prediction_id", "id"), ("scan_id", "scan_id"), ("created", "scan__created"),
           ("owner", "scan__owner__username"), ("original_name", "scan__original_name"),
-          ("patient_ref", "scan__patient_ref"), ("label", "label"), ("confidence", "confidence"),
-          *[(f"prob_{c}", f"prob_{c}") for c in CLASSES], ("out_of_scope", "out_of_scope"),
+          ("patient_ref", "scan__patient_ref"), ("label", "shown_label"), ("confidence", "shown_confidence"),
+          *[(f"prob_{c}", f"shown_prob_{c}") for c in CLASSES], ("out_of_scope", "out_of_scope"),
           ("out_of_scope_reason", "out_of_scope_reason"), ("model_version", "model_version"),
-          ("inference_ms", "inference_ms")]
+          ("inference_ms", "inference_ms"), ("review_status", "review_status"), ("reviewed_label", "reviewed_label"),
+          ("review_reason", "review_reason"), ("effective_label", "effective_label")]
 TEXT = {"owner", "original_name", "patient_ref", "out_of_scope_reason"}
+
+
+def _in_scope(field: str, output) -> Case:
+    return Case(When(out_of_scope=True, then=Value(None)), default=F(field), output_field=output)
+
+
+def with_verdicts(preds: QuerySet) -> QuerySet:
+    """The annotations FIELDS reads: the model's output only in scope, and the current review."""
+    current = Review.objects.filter(prediction=OuterRef("pk"), current=True)
+    preds = preds.annotate(
+        shown_label=_in_scope("label", CharField()), shown_confidence=_in_scope("confidence", FloatField()),
+        **{f"shown_prob_{c}": _in_scope(f"prob_{c}", FloatField()) for c in CLASSES},
+        review_status=Coalesce(Subquery(current.values("status")[:1]), Value(Review.UNREVIEWED)),
+        reviewed_label=Coalesce(Subquery(current.values("label")[:1]), Value("")),
+        review_reason=Coalesce(Subquery(current.values("reason")[:1]), Value("")))
+    return preds.annotate(effective_label=Case(
+        When(review_status__in=[Review.CONFIRMED, Review.CORRECTED], then=F("reviewed_label")),
+        When(review_status=Review.UNREVIEWED, out_of_scope=False, then=F("label")),
+        default=Value(""), output_field=CharField()))
 #  The orders an export may ask for (the REST API's `sort`); oldest first unless asked.
-ORDERS = {"created": ("created", "id"), "-created": ("-created", "-id"), "label": ("label", "-created", "-id"),
-          "-label": ("-label", "-created", "-id"), "confidence": ("confidence", "-created", "-id"),
+ORDERS = {"created": ("created", "id"), "-created": ("-created", "-id"), "label": ("effective_label", "-created", "-id"),
+          "-label": ("-effective_label", "-created", "-id"), "confidence": ("confidence", "-created", "-id"),
           "-confidence": ("-confidence", "-created", "-id")}
 
 
@@ -80,7 +119,7 @@ def _header(cols) -> str:
 
 def csv_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[bytes | str]:
     """The predictions as CSV, in `order` (a key of ORDERS), with the columns `cols` (columns_for)."""
-    preds = preds.order_by(*ORDERS[order])
+    preds = with_verdicts(preds).order_by(*ORDERS[order])
     yield _header(cols)
     if connection.vendor == "postgresql":
         yield from _copy_csv(preds, cols)
@@ -125,7 +164,7 @@ def _python_csv(preds: QuerySet, cols) -> Iterator[str]:
 
 
 def json_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[str]:
-    preds = preds.order_by(*ORDERS[order])
+    preds = with_verdicts(preds).order_by(*ORDERS[order])
     parts, first = ["["], True
     for text in _json_records(preds, cols):
         parts.append(text if first else "," + text)

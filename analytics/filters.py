@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from analytics import access
 from analytics.scope import Scope
+from scans.forms import percent_field
 from scans.models import LABEL_CHOICES, Prediction, Review
 
 PERIODS = [("week", "Week"), ("day", "Day")]
@@ -21,10 +22,7 @@ class AnalyticsFilterForm(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     label = forms.ChoiceField(label="Class", choices=[("", "All classes"), *LABEL_CHOICES], required=False)
     model_version = forms.CharField(label="Model version", max_length=64, required=False)
-    min_confidence = forms.IntegerField(
-        label="Min. confidence (%)", min_value=0, max_value=100, required=False,
-        widget=forms.NumberInput(attrs={"step": 5}),
-    )
+    min_confidence = percent_field()
     review = forms.ChoiceField(label="Review", choices=REVIEW_CHOICES, required=False)
     out_of_scope = forms.ChoiceField(label="Scope", choices=SCOPE_CHOICES, required=False)
     user = forms.ModelChoiceField(label="User", queryset=None, required=False, to_field_name="username",

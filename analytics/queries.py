@@ -43,32 +43,39 @@ def _ms(bins: dict[int, int], fraction: float) -> float | None:
 
 def summary(scope: Scope, low_pct: int, exact_span: bool = False) -> dict:
     """Totals, per-class figures and the confidence histogram, from one grouped query (class, scope,
-    confidence bin). `exact_span` finds the first and last prediction's time (two short reads of the
-    rows, within the first and last bucket); otherwise first/last are left out."""
+    confidence bin). Out-of-scope images are counted on their own (`out_of_scope`) and left out of
+    every class and confidence figure: the model gives them no class. `exact_span` finds the first
+    and last prediction's time (two short reads of the rows, within the first and last bucket);
+    otherwise first/last are left out."""
     rows = grouped(scope, ("label", "out_of_scope", "conf_pct"), span=exact_span)
-    per = {c: {"n": 0, "micro": 0, "low": 0, "oos": 0, "bins": {}} for c in CLASSES}
+    per = {c: {"n": 0, "micro": 0, "low": 0, "bins": {}} for c in CLASSES}
     hist = {c: [0] * HISTOGRAM_BINS for c in CLASSES}
+    oos = 0
     for r in rows:
+        if r["out_of_scope"]:
+            oos += r["n"]
+            continue
         s = per[r["label"]]
         s["n"] += r["n"]
         s["micro"] += r["conf_micro"]
         s["low"] += r["n"] if r["conf_pct"] < low_pct else 0
-        s["oos"] += r["n"] if r["out_of_scope"] else 0
         s["bins"][r["conf_pct"]] = s["bins"].get(r["conf_pct"], 0) + r["n"]
         hist[r["label"]][min(r["conf_pct"] * HISTOGRAM_BINS // 100, HISTOGRAM_BINS - 1)] += r["n"]
-    total = sum(s["n"] for s in per.values())
+    assessed = sum(s["n"] for s in per.values())
+    total = assessed + oos
     every: dict[int, int] = {}
     for s in per.values():
         for b, n in s["bins"].items():
             every[b] = every.get(b, 0) + n
-    low, oos = sum(s["low"] for s in per.values()), sum(s["oos"] for s in per.values())
-    body = {"total": total, "out_of_scope": oos, "out_of_scope_share": _share(oos, total),
-            "low_confidence": low, "low_confidence_share": _share(low, total),
-            "mean_confidence": _mean(sum(s["micro"] for s in per.values()), total), "median_confidence": _median(every),
-            "by_class": [{"label": c, "name": DISPLAY_NAMES[c], "count": per[c]["n"], "share": _share(per[c]["n"], total),
+    low = sum(s["low"] for s in per.values())
+    body = {"total": total, "in_scope": assessed, "out_of_scope": oos, "out_of_scope_share": _share(oos, total),
+            "low_confidence": low, "low_confidence_share": _share(low, assessed),
+            "mean_confidence": _mean(sum(s["micro"] for s in per.values()), assessed),
+            "median_confidence": _median(every),
+            "by_class": [{"label": c, "name": DISPLAY_NAMES[c], "count": per[c]["n"], "share": _share(per[c]["n"], assessed),
                           "mean_confidence": _mean(per[c]["micro"], per[c]["n"]), "median_confidence": _median(per[c]["bins"]),
-                          "low_confidence": per[c]["low"], "low_confidence_share": _share(per[c]["low"], per[c]["n"]),
-                          "out_of_scope": per[c]["oos"]} for c in CLASSES],
+                          "low_confidence": per[c]["low"], "low_confidence_share": _share(per[c]["low"], per[c]["n"])}
+                         for c in CLASSES],
             "histogram": hist}
     if exact_span:
         body["first"], body["last"] = _span(scope, rows)
@@ -97,8 +104,10 @@ def timeline(scope: Scope, period: str = "week") -> list[dict]:
     slots: dict[date, dict] = {}
     for r in grouped(scope, ("label", "out_of_scope"), period=period):
         slot = slots.setdefault(r["period"], {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
-        slot["counts"][r["label"]] += r["n"]
-        slot["out_of_scope"] += r["n"] if r["out_of_scope"] else 0
+        if r["out_of_scope"]:  # no class: counted on its own
+            slot["out_of_scope"] += r["n"]
+        else:
+            slot["counts"][r["label"]] += r["n"]
     return _fill(slots, period)
 
 
@@ -119,7 +128,7 @@ def _fill(slots: dict[date, dict], period: str) -> list[dict]:
     out = []
     for start in _periods(min(slots), max(slots), period):
         slot = slots.get(start, empty)
-        total = sum(slot["counts"].values())
+        total = sum(slot["counts"].values()) + slot["out_of_scope"]
         out.append({"start": start, "counts": slot["counts"], "total": total, "out_of_scope": slot["out_of_scope"],
                     "out_of_scope_share": _share(slot["out_of_scope"], total)})
     return out
@@ -177,11 +186,21 @@ def busiest_users(seen: dict) -> list[dict]:
 
 
 def agreement(scope: Scope) -> dict:
-    """Model label against the label of the scan's current review: confusion matrix and agreement rate."""
+    """The model's class against the reviewer's verdict, for the scans with one: the confusion matrix of
+    in-scope scans a reviewer gave a class, the agreement rate over them, and apart from it the
+    verdicts that give no comparison (not assessable; out-of-scope images, which have no model class)."""
     matrix = {m: dict.fromkeys(CLASSES, 0) for m in CLASSES}
-    for r in grouped(scope, ("label", "review", "reviewed_label")):
-        if r["review"] != cubes.UNREVIEWED and r["reviewed_label"] in CLASSES:
+    not_assessable = out_of_scope = 0
+    for r in grouped(scope, ("label", "out_of_scope", "review", "reviewed_label")):
+        if r["review"] == cubes.UNREVIEWED:
+            continue
+        if r["out_of_scope"]:
+            out_of_scope += r["n"]
+        elif r["reviewed_label"] in CLASSES:
             matrix[r["label"]][r["reviewed_label"]] += r["n"]
+        else:
+            not_assessable += r["n"]
     reviewed = sum(sum(row.values()) for row in matrix.values())
     agreed = sum(matrix[c][c] for c in CLASSES)
-    return {"matrix": matrix, "reviewed": reviewed, "agreed": agreed, "rate": _share(agreed, reviewed)}
+    return {"matrix": matrix, "reviewed": reviewed, "agreed": agreed, "rate": _share(agreed, reviewed),
+            "not_assessable": not_assessable, "out_of_scope_reviewed": out_of_scope}

@@ -38,7 +38,12 @@ class Scope:
     model_version: str | None = None
     review: str | None = None
     out_of_scope: bool | None = None
-    min_pct: int | None = None
+    #  A minimum confidence in per cent (whole numbers are answered by the rollups' 1 % bins, others by
+    #  the rows). The model's class and confidence are no result for an out-of-scope image: a class or
+    #  confidence filter leaves those out.
+    min_pct: int | float | None = None
+    #  The label a scan stands at (its current review's class, else the model's in scope): rows only.
+    headline_label: str | None = None
     q: str | None = None
     tz: tzinfo = field(default=UTC)
     #  Only the predictions of these scans (a queryset): read from the rows.
@@ -54,6 +59,10 @@ class Scope:
         found = {"owner_id": self.owner, "label": self.label, "model_version": self.model_version,
                  "review": self.review, "out_of_scope": self.out_of_scope}
         out = {k: v for k, v in found.items() if v is not None}
+        if self.label is not None or self.min_pct is not None:
+            if out.get("out_of_scope"):
+                out["label"] = ""  # out of scope has no class or confidence: nothing matches
+            out["out_of_scope"] = False
         if self.user is not None:
             out.setdefault("owner_id", self.user)
             if out["owner_id"] != self.user:
@@ -93,7 +102,8 @@ def _period(period: str | None, tz: tzinfo):
 
 def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, Q]] | None:
     """[(rollup model, bucket condition)], or None where only the rows can answer."""
-    if scope.q or scope.scans is not None:
+    whole = scope.min_pct is None or float(scope.min_pct).is_integer()
+    if scope.q or scope.scans is not None or scope.headline_label or not whole:
         return None
     fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
     hours = [c for c in fits if c.grain == "hour"]
@@ -140,7 +150,7 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
     for model, bounds in plan:
         qs = model.objects.filter(bounds, **scope.filters)
         if scope.min_pct is not None:
-            qs = qs.filter(conf_pct__gte=scope.min_pct)
+            qs = qs.filter(conf_pct__gte=int(scope.min_pct))
         parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
     rows = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
     return _merge(list(rows), (*dims, *keys))
@@ -183,9 +193,14 @@ def predictions(scope: Scope) -> QuerySet[Prediction]:
         if name in f:
             preds = preds.filter(**{name: f[name]})
     if scope.min_pct is not None:
-        preds = preds.filter(confidence__gte=scope.min_pct / 100)
+        preds = preds.filter(confidence__gte=float(scope.min_pct) / 100)
     if "review" in f:
         preds = preds.alias(review_status=_current("status", cubes.UNREVIEWED)).filter(review_status=f["review"])
+    if scope.headline_label:
+        reviewed = Subquery(Review.objects.filter(prediction=OuterRef("pk"), current=True).values("label")[:1])
+        preds = preds.alias(reviewed_label=reviewed).filter(
+            Q(reviewed_label=scope.headline_label)
+            | Q(reviewed_label__isnull=True, out_of_scope=False, label=scope.headline_label))
     if scope.q:
         preds = preds.filter(Q(scan__original_name__icontains=scope.q) | Q(scan__patient_ref__icontains=scope.q))
     if scope.scans is not None:

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -47,19 +47,32 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, _template(request, "analytics/statistics.html", "results"), ctx)
 
 
+def _export_scope(request: HttpRequest):
+    """The export's scope; an invalid filter is a 400 naming the field, never an unfiltered export."""
+    form, scope = filtered(request)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return None, HttpResponseBadRequest(f"Not exported. Invalid filter {problems}", content_type="text/plain")
+    return scope, None
+
+
 @require_GET
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    _, scope = filtered(request)
+    scope, refused = _export_scope(request)
+    if refused:
+        return refused
     record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"CSV {request.GET.urlencode()}")
     chunks = export.csv_chunks(predictions(scope), export.columns_for(request.user))
     return export.streamed(chunks, "text/csv; charset=utf-8", "csv")
 
 
 @require_GET
-def export_json(request: HttpRequest) -> StreamingHttpResponse:
+def export_json(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    _, scope = filtered(request)
+    scope, refused = _export_scope(request)
+    if refused:
+        return refused
     record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"JSON {request.GET.urlencode()}")
     return export.streamed(export.json_chunks(predictions(scope), export.columns_for(request.user)),
                            "application/json", "json")
