@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+from celery import Celery
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
@@ -90,8 +91,6 @@ def start_worker(env: dict) -> subprocess.Popen:
 
 def wait_for_worker(broker: str, timeout: float = 180.0) -> None:
     """Until a worker answers a ping (it warmed its model first: scans.batches.tasks)."""
-    from celery import Celery
-
     probe = Celery(broker=broker)
     deadline = time.monotonic() + timeout
     try:

@@ -19,6 +19,7 @@ from ml.infer import ImageResult, get_classifier
 from scans.intake.errors import InferenceFailed
 from scans.intake.ingest import CheckedImage
 from scans.models import Prediction, Scan
+from scans.patients import clean_reference, patients_for
 from scans.reports.heatmaps import heat_png
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ def store(user, new: list[NewScan], detail: str = "") -> list[Scan]:
         scan = build_scan(user, n.checked, n.name, n.patient_ref, n.note)
         scan.image.name = n.file_name
         scans.append(scan)
+    found = patients_for({patient_key(s) for s in scans})
+    for scan in scans:
+        scan.patient = found.get(patient_key(scan))
     Scan.objects.bulk_create(scans)
     predictions = [build_prediction(n.result) for n in new]
     for scan, prediction in zip(scans, predictions):
@@ -98,7 +102,7 @@ def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", no
         height=checked.height,
         size_bytes=len(checked.data),
         #  For DICOM the pseudonymous key, so that one patient's files group together.
-        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else patient_ref.strip()),
+        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else clean_reference(patient_ref)),
         note=note.strip(),
         dicom_meta=checked.metadata,
     )
@@ -116,6 +120,12 @@ def build_prediction(result: ImageResult) -> Prediction:
         inference_ms=result.ms,
         heat=heat_png(result.heatmap) if result.heatmap is not None else b"",
     )
+
+
+def patient_key(scan: Scan) -> tuple[int | None, str]:
+    """Whose patient a new scan's reference names: a DICOM pseudonym is everyone's (no owner)."""
+    pseudonym = scan.format == "DICOM" and scan.patient_ref.startswith("dcm-")
+    return (None if pseudonym else scan.owner_id, scan.patient_ref)
 
 
 def _dicom_name(checked: CheckedImage) -> str:

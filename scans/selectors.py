@@ -3,16 +3,16 @@ predictions and batches. A missing object and someone else's give the same 404."
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, Min, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from scans.models import BatchJob, Prediction, Review, Scan
+from scans.models import BatchJob, Patient, Prediction, Review, Scan
 from scans.permissions import sees_all_scans
 
 
 def visible_scans(user) -> QuerySet[Scan]:
-    scans = Scan.objects.select_related("prediction", "owner")
+    scans = Scan.objects.select_related("prediction", "owner", "patient")
     return scans if sees_all_scans(user) else scans.filter(owner=user)
 
 
@@ -25,9 +25,12 @@ def get_scan_for_user(user, pk: int) -> Scan:
 
 
 def with_review_status(scans: QuerySet) -> QuerySet:
-    """Each scan annotated with `review_status`: its current review's status, or unreviewed."""
-    current = Review.objects.filter(scan=OuterRef("pk"), current=True).values("status")[:1]
-    return scans.annotate(review_status=Coalesce(Subquery(current), Value(Review.UNREVIEWED)))
+    """Each scan annotated with its current review's `review_status` (or unreviewed), `review_label`
+    and `review_reason` (empty without one): what scans.verdicts needs for its headline."""
+    current = Review.objects.filter(scan=OuterRef("pk"), current=True)
+    return scans.annotate(review_status=Coalesce(Subquery(current.values("status")[:1]), Value(Review.UNREVIEWED)),
+                          review_label=Coalesce(Subquery(current.values("label")[:1]), Value("")),
+                          review_reason=Coalesce(Subquery(current.values("reason")[:1]), Value("")))
 
 
 def predictions_of(scans: QuerySet[Scan]) -> QuerySet[Prediction]:
@@ -42,18 +45,22 @@ def get_prediction_for_user(user, pk: int) -> Prediction:
     return prediction
 
 
-def patient_scans(user, patient_ref: str) -> QuerySet[Scan]:
-    """The visible scans of one patient reference, oldest first; 404 when there are none to see."""
-    scans = visible_scans(user).filter(patient_ref=patient_ref).order_by("created", "id") if patient_ref else None
+def patient_scans(user, public_id) -> tuple[Patient, QuerySet[Scan]]:
+    """One patient and their visible scans, oldest first; 404 when there are none to see."""
+    patient = Patient.objects.select_related("owner").filter(public_id=public_id).first()
+    scans = visible_scans(user).filter(patient=patient).order_by("created", "id") if patient else None
     if not scans:
         raise Http404("No such patient")
-    return scans
+    return patient, scans
 
 
 def patient_rows(user) -> QuerySet:
-    """One row per patient reference among the visible scans: scans, first and last upload; latest first."""
-    return (visible_scans(user).exclude(patient_ref="").values("patient_ref")
-            .annotate(scans=Count("id"), first=Min("created"), last=Max("created")).order_by("-last"))
+    """One row per patient among the visible scans: their reference, public id and owner (empty for a
+    DICOM pseudonym, which is shared), scans, first and last upload; latest first."""
+    return (visible_scans(user).filter(patient__isnull=False)
+            .values(public_id=F("patient__public_id"), reference=F("patient__reference"),
+                    owner_name=F("patient__owner__username"))
+            .annotate(scans=Count("id"), first=Min("created"), last=Max("created")).order_by("-last", "reference"))
 
 
 def visible_batches(user) -> QuerySet[BatchJob]:

@@ -164,20 +164,15 @@ def _store_each(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
 
 def delete_scan(scan: Scan, by=None) -> None:
     """Remove the rows, then the files they pointed at."""
-    names = [scan.image.name]
-    prediction = getattr(scan, "prediction", None)
-    if prediction is not None and prediction.heatmap:
-        names.append(prediction.heatmap.name)
-    storage = scan.image.storage
+    name, storage = scan.image.name, scan.image.storage
     with transaction.atomic():
         if by is not None:
             record(by, AuditEvent.DELETED, scan, scan.original_name)
         scan.delete()
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:
-            log.exception("could not delete %s", name)
+    try:
+        storage.delete(name)
+    except OSError:
+        log.exception("could not delete %s", name)
 
 
 def review_scan(reviewer, scan: Scan, status: str, corrected_label: str = "", comment: str = "") -> Review:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("batches/<int:pk>/progress", batch_views.batch_progress, name="batch-progress"),
     path("batches/<int:pk>/results.csv", batch_views.batch_csv, name="batch-csv"),
     path("patients/", clinical.patients, name="patients"),
-    path("patients/report/<path:ref>", clinical.patient_report, name="patient-report"),
-    path("patients/<path:ref>", clinical.patient, name="patient"),
+    path("patients/<uuid:pid>/", clinical.patient, name="patient"),
+    path("patients/<uuid:pid>/report.pdf", clinical.patient_report, name="patient-report"),
+    path("review/", clinical.worklist, name="worklist"),
 ]

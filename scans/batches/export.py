@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from api.export import _cell, _Line
+from analytics.csv import safe_cell
 from ml.infer import CLASSES
 
 COLUMNS = ["position", "file", "status", "error_code", "error_message", "scan_id", "duplicate", "label",
@@ -26,11 +26,18 @@ def rows(batch) -> Iterator[dict]:
                "out_of_scope": p.out_of_scope if p else "", "model_version": p.model_version if p else ""}
 
 
+class _Echo:
+    """csv.writer's file: each write hands the formatted line back instead of keeping it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
 def csv_chunks(batch) -> Iterator[str]:
-    writer = csv.writer(_Line())
+    writer = csv.writer(_Echo())
     yield writer.writerow(COLUMNS)
     for row in rows(batch):
-        yield writer.writerow([_cell(row[c]) for c in COLUMNS])
+        yield writer.writerow([safe_cell(row[c]) for c in COLUMNS])
 
 
 def csv_response(batch) -> StreamingHttpResponse:

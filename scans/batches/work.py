@@ -140,8 +140,14 @@ def _clear_leftovers(items: list[BatchItem], owners: set[int], checked: dict, po
     the file an earlier delivery wrote before it was killed. (An item whose file cannot be read now
     could not be read then either: nothing was written for it.)"""
     storage = Scan._meta.get_field("image").storage
-    left = [name for i in items if (c := checked.get(i.pk)) and i.pk not in owners
-            and (name := scan_file_name(i, c.extension)) != i.staged]  # never the staged file itself
+    left = []
+    for item in items:
+        c = checked.get(item.pk)
+        if c is None or item.pk in owners:
+            continue
+        name = scan_file_name(item, c.extension)
+        if name != item.staged:  # never the staged file itself
+            left.append(name)
     list(pool.map(storage.delete, left))
 
 

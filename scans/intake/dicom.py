@@ -19,8 +19,9 @@ import pydicom
 from PIL import Image
 from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
-from scans.intake.deid import deidentify
+from scans.intake.deid import deidentify, strip_image_metadata
 from scans.intake.errors import ScanRejected
+from scans.intake.limits import check_size
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ KEPT = [
     ("RepetitionTime", "Repetition time (ms)"),
     ("EchoTime", "Echo time (ms)"),
 ]
+
+
+#  A data set has at least one of these; bytes that a forced read took for elements have none.
+_DICOM_CORE = ("SOPClassUID", "Modality", "PixelData", "Rows", "StudyInstanceUID")
 
 
 def patient_key(patient_id: str, secret: str) -> str:
@@ -80,6 +85,8 @@ def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydico
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
         if not any(elem.tag.element for elem in ds):  # group lengths alone: zeros after a DICM marker
             raise ValueError("no data elements")
+        if not any(keyword in ds for keyword in _DICOM_CORE):  # bytes a forced read took for elements
+            raise ValueError("not a DICOM data set")
         patient_id = str(ds.get("PatientID", "") or "").strip()
         sealed = str(ds.get("DeidentificationMethod", "") or "")
         deidentify(ds)  # from here on nothing identifying is left in ds
@@ -91,14 +98,18 @@ def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydico
 
 
 def staged_upload(data: bytes, name: str, secret: str, sniffed: str | None) -> tuple[bytes, str]:
-    """What may be stored of an upload before it is read (batches stage files for their workers):
-    a DICOM file comes back de-identified, its Patient ID replaced by the key and sealed with the
-    secret (so read_dicom takes it as the key, and nobody can forge one), under a neutral name.
-    Anything else comes back as it is. `sniffed` is the format ingest.sniff_format found (the
-    caller asks: this module sits below ingest)."""
+    """What may be stored of an upload before it is read (batches stage files for their workers),
+    with a neutral description of it (never the upload's name): a DICOM file comes back
+    de-identified, its Patient ID replaced by the key and sealed with the secret (so read_dicom
+    takes it as the key, and nobody can forge one), described by its modality and instance number
+    ("MR, instance 12"); a JPEG or PNG comes back without its metadata ("PNG"). Anything else comes
+    back as it is ("file"). `sniffed` is the format ingest.sniff_format found (the caller asks: this
+    module sits below ingest)."""
     is_dicom = sniffed == "DICOM"
+    if sniffed in ("JPEG", "PNG"):
+        return strip_image_metadata(data, sniffed), sniffed
     if not (is_dicom or name.lower().endswith(".dcm")):
-        return data, name
+        return data, "file"
     ds, key = _parse_and_deidentify(data, secret, force=not is_dicom)
     ds.PatientIdentityRemoved = "YES"
     if key:
@@ -108,7 +119,14 @@ def staged_upload(data: bytes, name: str, secret: str, sniffed: str | None) -> t
         ds.save_as(buf, enforce_file_format=True)
     except Exception:  # noqa: BLE001 - see read_dicom
         raise ScanRejected("corrupt_file", "The DICOM file is damaged or truncated and cannot be read.") from None
-    return buf.getvalue(), "DICOM file.dcm"
+    return buf.getvalue(), dicom_description(ds)
+
+
+def dicom_description(ds: pydicom.Dataset) -> str:
+    """"MR, instance 12": only the kept, checked technical attributes (see deid.KEPT)."""
+    modality = str(ds.get("Modality", "") or "DICOM")
+    instance = ds.get("InstanceNumber")
+    return f"{modality}, instance {int(float(instance))}" if instance not in (None, "") else modality
 
 
 def _seal(key: str, secret: str) -> str:
@@ -127,11 +145,7 @@ def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
     if "PixelData" not in ds:
         raise ScanRejected("no_pixel_data", "This DICOM file holds no image (no pixel data).")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    if min(rows, cols) < min_side:
-        raise ScanRejected("image_too_small",
-                            f"The image is {cols}x{rows} pixels; each side must be at least {min_side}.")
-    if max(rows, cols) > max_side:
-        raise ScanRejected("image_too_large", f"The image is {cols}x{rows} pixels; no side may exceed {max_side}.")
+    check_size(cols, rows, min_side, max_side)
 
 
 def _decode_frame(ds: pydicom.Dataset, index: int | None) -> np.ndarray:

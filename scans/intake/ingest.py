@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from ml.preprocess import load_image
+from ml.preprocess import load_image, to_model_mode
+from scans.intake.deid import strip_image_metadata
 from scans.intake.dicom import read_dicom
 from scans.intake.errors import ScanRejected
+from scans.intake.limits import check_size
 
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png"}
 #  Formats recognised by their first bytes, so that a known-but-unsupported file gets a
@@ -68,15 +70,11 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, nam
     if fmt not in ACCEPTED:
         raise ScanRejected("unsupported_format", f"{fmt} files are not supported; upload a JPEG, PNG or DICOM image.")
     width, height = _header_size(data)
-    if min(width, height) < min_side:
-        raise ScanRejected(
-            "image_too_small", f"The image is {width}x{height} pixels; each side must be at least {min_side}."
-        )
-    if max(width, height) > max_side:
-        raise ScanRejected(
-            "image_too_large", f"The image is {width}x{height} pixels; no side may exceed {max_side}."
-        )
-    image = _decode(data)
+    check_size(width, height, min_side, max_side)
+    #  What is stored and hashed is the file without its metadata: two uploads of one image that
+    #  differ only in EXIF or text chunks are the same scan, and the stored file carries none.
+    data = strip_image_metadata(data, fmt)
+    image = to_model_mode(_decode(data))
     return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
 
 

@@ -2,5 +2,6 @@
 
 from scans.models.batches import BatchItem, BatchJob
 from scans.models.clinical import LABEL_CHOICES, Prediction, Review, Scan, scan_upload_to
+from scans.models.patients import Patient
 
-__all__ = ["LABEL_CHOICES", "BatchItem", "BatchJob", "Prediction", "Review", "Scan", "scan_upload_to"]
+__all__ = ["LABEL_CHOICES", "BatchItem", "BatchJob", "Patient", "Prediction", "Review", "Scan", "scan_upload_to"]

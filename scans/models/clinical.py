@@ -4,8 +4,10 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from ml.infer import CLASSES, DISPLAY_NAMES
+from scans.models.patients import validate_reference
 
 LABEL_CHOICES = [(c, DISPLAY_NAMES[c]) for c in CLASSES]
 
@@ -26,7 +28,10 @@ class Scan(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size_bytes = models.PositiveIntegerField()
-    patient_ref = models.CharField("patient reference", max_length=64, blank=True)
+    #  The patient this scan belongs to (scans.models.patients); patient_ref is its reference, copied here
+    #  for search and the exports. Neither changes after upload.
+    patient = models.ForeignKey("scans.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="scans")
+    patient_ref = models.CharField("patient reference", max_length=64, blank=True, validators=[validate_reference])
     note = models.TextField(blank=True, max_length=2000)
     #  DICOM uploads only: the technical attributes kept after de-identification (label -> text).
     dicom_meta = models.JSONField(default=dict, blank=True)
@@ -44,6 +49,13 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         return f"Scan {self.pk} ({self.original_name})"
+
+    @cached_property
+    def headline(self):
+        """What this scan's result is now (scans.verdicts.Headline): the reviewer's verdict once given."""
+        from scans.verdicts import of_scan  # verdicts builds on these models
+
+        return of_scan(self)
 
     @property
     def image_content_type(self) -> str:
@@ -80,8 +92,6 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=64)
     inference_ms = models.FloatField()
     created = models.DateTimeField(default=timezone.now)
-    #  Not used: heat maps are kept in `heat` below, in the row, so they go when it goes.
-    heatmap = models.FileField(upload_to="heatmaps/%Y/%m/", blank=True, max_length=200)
     #  The class-activation map as a small 8-bit grey PNG (scans.reports.heatmaps); empty for older rows.
     heat = models.BinaryField(blank=True, default=b"", editable=False)
 
@@ -115,6 +125,12 @@ class Prediction(models.Model):
     def probabilities(self) -> dict[str, float]:
         return {c: getattr(self, f"prob_{c}") for c in CLASSES}
 
+    @property
+    def shows_class(self) -> bool:
+        """False for an out-of-scope image: the model's class and probabilities are not a result then
+        (kept in the row as the model computed them, never shown as one)."""
+        return not self.out_of_scope
+
     def class_rows(self) -> list[dict]:
         """One row per class for the result bars, the predicted class marked."""
         return [
@@ -127,9 +143,11 @@ class Review(models.Model):
     """A reviewer's verdict on a prediction. The prediction itself is never changed. A scan may be
     reviewed again: every review is kept, and only the newest is `current` (its status)."""
 
-    CONFIRMED, CORRECTED = "confirmed", "corrected"
+    CONFIRMED, CORRECTED, NOT_ASSESSABLE = "confirmed", "corrected", "not_assessable"
     UNREVIEWED = "unreviewed"  # no review row: the status of a scan nobody has reviewed yet
-    STATUS_CHOICES = [(CONFIRMED, "Confirmed"), (CORRECTED, "Corrected")]
+    STATUS_CHOICES = [(CONFIRMED, "Confirmed"), (CORRECTED, "Corrected"), (NOT_ASSESSABLE, "Not assessable")]
+    REASON_CHOICES = [("wrong_modality", "Wrong modality"), ("poor_quality", "Poor quality"),
+                      ("not_brain", "Not a brain slice"), ("other", "Other")]
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="reviews", related_query_name="review")
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="reviews",
@@ -137,8 +155,11 @@ class Review(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
     status = models.CharField(max_length=16, choices=STATUS_CHOICES)
     corrected_label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
-    #  The class the reviewer stands by: the model's when confirmed, the corrected one otherwise.
-    label = models.CharField(max_length=16, choices=LABEL_CHOICES)
+    #  Not assessable only: why no class can be given.
+    reason = models.CharField(max_length=16, choices=REASON_CHOICES, blank=True)
+    #  The class the reviewer stands by: the model's when confirmed, the corrected one otherwise; empty
+    #  when not assessable.
+    label = models.CharField(max_length=16, choices=LABEL_CHOICES, blank=True)
     current = models.BooleanField(default=True)
     comment = models.TextField(max_length=2000, blank=True)
     created = models.DateTimeField(default=timezone.now)
@@ -149,12 +170,19 @@ class Review(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scan"], condition=models.Q(current=True), name="review_one_current"),
             models.CheckConstraint(
-                condition=(models.Q(status="confirmed", corrected_label="")
-                           | (models.Q(status="corrected") & ~models.Q(corrected_label=""))),
-                name="review_label_only_when_corrected",
+                condition=(models.Q(status="confirmed", corrected_label="", reason="") & ~models.Q(label="")
+                           | models.Q(status="corrected", reason="") & ~models.Q(corrected_label="")
+                           | models.Q(status="not_assessable", corrected_label="", label="") & ~models.Q(reason="")),
+                name="review_verdict_fields",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} by {self.reviewer} ({self.created:%Y-%m-%d})"
 
+    @property
+    def verdict(self) -> str:
+        """The verdict in words: "Glioma Tumor (confirmed)", "Not assessable: poor quality"."""
+        if self.status == self.NOT_ASSESSABLE:
+            return f"Not assessable: {self.get_reason_display().lower()}"
+        return f"{self.get_label_display()} ({self.get_status_display().lower()})"

@@ -17,8 +17,10 @@ from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, S
 from reportlab.platypus.flowables import Flowable
 
 from ml.infer import get_classifier
-from scans.models import Review, Scan
+from scans import selectors
+from scans.models import Patient, Scan
 from scans.reports.heatmaps import heatmap_png
+from scans.verdicts import OUT_OF_SCOPE_TITLE, current_review
 
 NOTICE = "This report supports a clinical decision; it is not a diagnosis."
 STYLES = getSampleStyleSheet()
@@ -29,8 +31,31 @@ def scan_report_pdf(scan: Scan, generated_by: str) -> bytes:
     return _build(f"NeuroLens report: scan {scan.pk}", generated_by, [scan])
 
 
-def patient_report_pdf(patient_ref: str, scans: Iterable[Scan], generated_by: str) -> bytes:
-    return _build(f"NeuroLens report: patient {patient_ref}", generated_by, list(scans))
+def patient_report_pdf(patient: Patient, scans: Iterable[Scan], generated_by: str) -> bytes:
+    """One patient's scans: a summary table (one row per scan, its result as headlined), then a page each."""
+    scans = list(selectors.with_review_status(Scan.objects.filter(pk__in=[s.pk for s in scans]))
+                 .select_related("prediction", "owner").order_by("created", "id"))
+    whose = "a DICOM pseudonym, shared" if patient.is_pseudonym else f"a patient of {patient.owner.get_username()}"
+    return _build(f"NeuroLens report: patient {patient.reference}", generated_by, scans,
+                  summary=[Paragraph(escape(f"Patient {patient.reference} ({whose}): {len(scans)} scan(s), oldest "
+                                            "first."), STYLES["Normal"]), Spacer(1, 3 * mm), _summary_table(scans)])
+
+
+def _summary_table(scans: list[Scan]) -> Table:
+    rows = [["Scan", "Uploaded", "Result", "Model said", "Status"]]
+    for scan in scans:
+        h = scan.headline
+        rows.append([str(scan.pk), f"{timezone.localtime(scan.created):%d %b %Y %H:%M}", _cell(h.title),
+                     _cell(h.model_said), h.status.replace("_", " ")])
+    table = Table(rows, colWidths=[14 * mm, 32 * mm, 48 * mm, 50 * mm, 28 * mm], repeatRows=1)
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 8),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
+    return table
+
+
+def _cell(text: str) -> Paragraph:
+    return Paragraph(escape(text), STYLES["BodyText"])
 
 
 def pdf_response(data: bytes, filename: str) -> HttpResponse:
@@ -41,7 +66,7 @@ def pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _build(title: str, generated_by: str, scans: list[Scan]) -> bytes:
+def _build(title: str, generated_by: str, scans: list[Scan], summary: list[Flowable] = ()) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author="NeuroLens", subject=NOTICE,
                             leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm)
@@ -53,9 +78,10 @@ def _build(title: str, generated_by: str, scans: list[Scan]) -> bytes:
         Paragraph(f"<b>{NOTICE}</b>", STYLES["Normal"]),
         Paragraph(escape(f"Model {card.get('version', '?')}: {card.get('intended_use', '')}"), STYLES["Italic"]),
         Spacer(1, 6 * mm),
+        *summary,
     ]
     for i, scan in enumerate(scans):
-        if i:
+        if i or summary:
             story.append(PageBreak())
         story += _scan_section(scan)
     doc.build(story)
@@ -63,42 +89,41 @@ def _build(title: str, generated_by: str, scans: list[Scan]) -> bytes:
 
 
 def _scan_section(scan: Scan) -> list[Flowable]:
-    p = scan.prediction
+    """The scan's result as its headline (scans.verdicts): the verdict once reviewed, the model's output
+    beside it; an out-of-scope image "not assessed", with no class, probabilities or heat map."""
+    p, h = scan.prediction, scan.headline
     heading = escape(f"Scan {scan.pk}: {scan.original_name}, {timezone.localtime(scan.created):%d %b %Y %H:%M}")
-    rows = [["Class", "Probability"]] + [[r["name"] + (" (most likely)" if r["is_label"] else ""),
-                                           f"{r['probability']:.1%}"] for r in p.class_rows()]
-    table = Table(rows, colWidths=[70 * mm, 30 * mm])
-    table.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), "Helvetica-Bold"),
-                               ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
-    facts = [
-        escape(f"Patient reference: {scan.patient_ref or 'none'}"),
-        f"Model {p.model_version}: {p.get_label_display()} at {p.confidence:.1%} (calibrated)",
-        _review_line(scan),
-    ]
-    if p.out_of_scope:
-        facts.append(f"<b>Out of scope</b>: {p.out_of_scope_reason or 'unlike the training images'}; "
-                     "do not rely on the label.")
+    if h.reviewed:
+        result = f"<b>Result: {escape(h.title)}</b> (reviewer's verdict). Model said: {escape(h.model_said)}."
+    elif h.label:
+        result = f"<b>Result: {escape(h.title)}</b>, model {p.model_version}, confidence {p.confidence:.1%} (calibrated)."
+    else:
+        result = (f"<b>Result: {OUT_OF_SCOPE_TITLE}</b>: {escape(h.detail)}. The model gives no class, probabilities "
+                  "or heat map for an image unlike the brain MRI slices it was trained on.")
+    facts = [escape(f"Patient reference: {scan.patient_ref or 'none'}"), result, _review_line(scan)]
     facts += [escape(f"{k}: {v}") for k, v in scan.dicom_meta.items()]
     with scan.image.open("rb") as fh:
         image = fh.read()
-    return [
-        Paragraph(heading, STYLES["Heading2"]),
-        Table([[_picture(image), _picture(heatmap_png(scan))],
-               ["Image", "Heat map (where the model looked)"]]),
-        Spacer(1, 4 * mm),
-        table,
-        Spacer(1, 4 * mm),
-        *[Paragraph(line, STYLES["Normal"]) for line in facts],
-    ]
+    pictures = [[_picture(image)], ["Image"]]
+    if p.shows_class:
+        pictures = [[_picture(image), _picture(heatmap_png(scan))],
+                    ["Image", f"Heat map (where the model looked for {p.get_label_display()})"]]
+    story = [Paragraph(heading, STYLES["Heading2"]), Table(pictures), Spacer(1, 4 * mm)]
+    if p.shows_class:
+        rows = [["Class (the model's probabilities)", "Probability"]] + [
+            [r["name"] + (" (most likely)" if r["is_label"] else ""), f"{r['probability']:.1%}"] for r in p.class_rows()]
+        table = Table(rows, colWidths=[70 * mm, 30 * mm])
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), "Helvetica-Bold"),
+                                   ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
+        story += [table, Spacer(1, 4 * mm)]
+    return story + [Paragraph(line, STYLES["Normal"]) for line in facts]
 
 
 def _review_line(scan: Scan) -> str:
-    review = scan.reviews.filter(current=True).select_related("reviewer").first()
+    review = current_review(scan)
     if review is None:
         return "Review: unreviewed"
-    verdict = review.get_status_display().lower()
-    if review.status == Review.CORRECTED:
-        verdict += f" to {review.get_corrected_label_display()}"
+    verdict = review.verdict
     line = f"Review: {verdict} by {review.reviewer.get_username()} on {timezone.localtime(review.created):%d %b %Y %H:%M}"
     return escape(line + (f". Comment: {review.comment}" if review.comment else ""))
 

@@ -1,14 +1,16 @@
-"""Pages of the clinical workflow: heat-map layer, review, patients, PDF reports."""
+"""Pages of the clinical workflow: heat-map layer, review and the reviewers' worklist, patients, PDF
+reports."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, selectors, services
+from scans import permissions, reviews, selectors
 from scans.forms import ReviewForm
 from scans.intake.errors import InferenceFailed, http_status
 from scans.reports.heatmaps import heat_layer_png, png_response
@@ -18,6 +20,8 @@ from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 @require_GET
 def heat_layer(request: HttpRequest, pk: int) -> HttpResponse:
     scan = selectors.get_scan_for_user(request.user, pk)
+    if not scan.prediction.shows_class:
+        raise Http404("An out-of-scope image was not assessed: it has no heat map.")
     try:
         return png_response(heat_layer_png(scan))
     except InferenceFailed as exc:
@@ -28,15 +32,31 @@ def heat_layer(request: HttpRequest, pk: int) -> HttpResponse:
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     scan = selectors.get_scan_for_user(request.user, pk)
     if not permissions.can_review(request.user):
-        raise PermissionDenied("Only reviewers confirm or correct results.")
+        raise PermissionDenied("Only reviewers give verdicts.")
     form = ReviewForm(request.POST, prediction=scan.prediction)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("scans:detail", pk=pk)
     data = form.cleaned_data
-    services.review_scan(request.user, scan, data["status"], data["corrected_label"], data["comment"])
-    messages.success(request, "Your review is saved; the model's original result is kept beside it.")
+    reviews.review_scan(request.user, scan, data["status"], data["corrected_label"], data["reason"], data["comment"])
+    if request.POST.get("then") == "next":
+        following = reviews.next_for_review(request.user, after=scan)
+        if following is None:
+            messages.success(request, "Your verdict is saved. The worklist is empty: every scan has a verdict.")
+            return redirect("scans:worklist")
+        messages.success(request, f"Your verdict on {scan.original_name} is saved. This is the next scan to review.")
+        return redirect("scans:detail", pk=following.pk)
+    messages.success(request, "Your verdict is saved; the model's original result is kept beside it.")
     return redirect("scans:detail", pk=pk)
+
+
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_review(request.user):
+        raise PermissionDenied("The worklist is for reviewers.")
+    scans = reviews.worklist(request.user)
+    return render(request, "scans/worklist.html", {"scans": scans[:200], "count": scans.count(),
+                                                   "low_pct": settings.ANALYTICS_LOW_CONFIDENCE_PCT})
 
 
 @require_GET
@@ -46,10 +66,10 @@ def patients(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def patient(request: HttpRequest, ref: str) -> HttpResponse:
-    scans = selectors.with_review_status(selectors.patient_scans(request.user, ref))
-    record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=ref)
-    return render(request, "scans/patient.html", {"ref": ref, "scans": scans})
+def patient(request: HttpRequest, pid) -> HttpResponse:
+    found, scans = selectors.patient_scans(request.user, pid)
+    record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=pid)
+    return render(request, "scans/patient.html", {"patient": found, "scans": selectors.with_review_status(scans)})
 
 
 @require_GET
@@ -61,8 +81,8 @@ def scan_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def patient_report(request: HttpRequest, ref: str) -> HttpResponse:
-    scans = selectors.patient_scans(request.user, ref)
-    pdf = patient_report_pdf(ref, scans, request.user.get_username())
-    record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=ref, detail="PDF report")
+def patient_report(request: HttpRequest, pid) -> HttpResponse:
+    found, scans = selectors.patient_scans(request.user, pid)
+    pdf = patient_report_pdf(found, scans, request.user.get_username())
+    record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=pid, detail="PDF report")
     return pdf_response(pdf, "neurolens-patient-report.pdf")

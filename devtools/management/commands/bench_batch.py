@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand
 
 from api.tokens import create_token
 from devtools import bench
+from ml.infer import get_classifier
+from ml.preprocess import load_image
 from scans.models import BatchJob, Scan
 
 PROTOTYPE_S_PER_IMAGE, PROTOTYPE_IMAGES_PER_S = 1.2, 7.0
@@ -82,9 +84,6 @@ class Command(BaseCommand):
 
     def _model_alone(self, paths: list) -> float:
         """The ceiling: images per second through classify() alone, decoded beforehand, in this process."""
-        from ml.infer import get_classifier
-        from ml.preprocess import load_image
-
         decoded = [load_image(p.read_bytes(), draft=True) for p in paths]
         clf = get_classifier()
         t0 = time.perf_counter()
