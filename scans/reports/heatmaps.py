@@ -1,11 +1,8 @@
 """Heat maps: where in the image the model looked for its prediction.
 
-Stored as bytes: the class-activation map kept as a small 8-bit grey PNG in each prediction's row
-(`heat_png`, written with the prediction; `read_heat` back). A CAM is a bilinear enlargement of the
-network's last feature map (a few pixels a side), so keeping it at STORED_SIDE and enlarging it
-again on the way out loses nothing visible, and costs about 2 KB. Shown as the coloured layer the
-detail page lays over the image (`heat_layer_png`) or the overlay in the API and the PDF reports
-(`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
+Each prediction keeps its map in its row (the format: scans.models.heat). Shown as the coloured
+layer the detail page lays over the image (`heat_layer_png`) or as the overlay in the API and the
+PDF reports (`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
 """
 
 from __future__ import annotations
@@ -21,27 +18,9 @@ from ml.infer import get_classifier
 from ml.preprocess import load_image, to_grayscale_uint8
 from scans.intake.errors import InferenceFailed
 from scans.models import Prediction, Scan
+from scans.models.heat import heat_png, read_heat
 
 log = logging.getLogger(__name__)
-STORED_SIDE = 128
-
-
-def heat_png(heat: np.ndarray) -> bytes:
-    """A float map in [0, 1] as an 8-bit grey PNG at most STORED_SIDE a side (what is stored)."""
-    step = -(-max(heat.shape) // STORED_SIDE)  # every step-th pixel: the map is smooth at that scale
-    small = heat[::step, ::step]
-    img = Image.fromarray(np.round(np.clip(small, 0, 1) * 255).astype(np.uint8), "L")
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def read_heat(data: bytes, size: tuple[int, int]) -> np.ndarray:
-    """The stored map enlarged back to `size` (width, height), floats in [0, 1]."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("L").resize(size, Image.Resampling.BILINEAR)
-        return np.asarray(img, np.float32) / 255
-
 
 def colour(heat: np.ndarray) -> np.ndarray:
     """Black -> red -> yellow as RGB floats in [0, 1]."""
