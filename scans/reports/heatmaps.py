@@ -3,6 +3,10 @@
 Each prediction keeps its map in its row (the format: scans.models.heat). Shown as the coloured
 layer the detail page lays over the image (`heat_layer_png`) or as the overlay in the API and the
 PDF reports (`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
+
+Everything here is drawn at display size (`display_image`: at most DISPLAY_SIDE pixels a side, a
+JPEG decoded reduced), never at the image's full resolution: a view's working set is a few
+megabytes floats whatever the image's size (issue 12; `manage.py bench_memory` measures it).
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import io
 import logging
 
 import numpy as np
+from django.conf import settings
 from django.http import HttpResponse
 from PIL import Image
 
 from ml.infer import get_classifier
-from ml.preprocess import load_image, to_grayscale_uint8
+from ml.preprocess import to_grayscale_uint8, to_model_mode
 from scans.intake.errors import InferenceFailed
 from scans.models import Prediction, Scan
 from scans.models.heat import heat_png, read_heat
@@ -48,9 +53,28 @@ def overlay_png(gray: Image.Image, heat: np.ndarray) -> bytes:
 
 
 def heatmap_png(scan: Scan) -> bytes:
-    """The class-activation map of the predicted class laid over the image, as a PNG of its size."""
+    """The class-activation map of the predicted class laid over the image, as a PNG of the image's
+    display size (at most DISPLAY_SIDE a side)."""
     image, heat = _image_and_heat(scan)
     return overlay_png(to_grayscale_uint8(image), heat)
+
+
+def display_image(scan: Scan) -> Image.Image:
+    """The scan's image in "L" or "RGB", upright, at most DISPLAY_SIDE pixels a side."""
+    side = settings.DISPLAY_SIDE
+    with scan.image.open("rb") as fh, Image.open(fh) as img:
+        if img.format == "JPEG":
+            img.draft(None, (side, side))  # decoded at 1/2, 1/4 or 1/8 where that still covers the side
+        img.load()
+        image = to_model_mode(img)
+    image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return image
+
+
+def display_png(scan: Scan) -> bytes:
+    buf = io.BytesIO()
+    display_image(scan).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def heat_layer_png(scan: Scan) -> bytes:
@@ -66,8 +90,7 @@ def png_response(data: bytes) -> HttpResponse:
 
 def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
     try:
-        with scan.image.open("rb") as fh:
-            image = load_image(fh.read(), draft=False)
+        image = display_image(scan)
         stored = bytes(scan.prediction.heat)
         if stored:
             return image, read_heat(stored, image.size)
