@@ -23,9 +23,9 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED = (
-        "viewed", "uploaded", "downloaded", "exported", "reviewed", "deleted")
-    ACTIONS = [(a, a) for a in (VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED)]
+    VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED, CHANGED = (
+        "viewed", "uploaded", "downloaded", "exported", "reviewed", "deleted", "changed")
+    ACTIONS = [(a, a) for a in (VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED, CHANGED)]
 
     created = models.DateTimeField(default=timezone.now, db_index=True)
     #  No database foreign key: the entry must outlive the account, and deleting a user must not
