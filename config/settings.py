@@ -220,9 +220,54 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=API_PAGE_SIZE)
 API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", 20, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 20, minimum=1)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=0)
+_API_QUICK_START = """Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.
+
+## Quick start
+
+1. **Get a token** with your NeuroLens user name and password (or create one on your profile page,
+   *your name > API tokens*). Signing in again with the same `name` replaces that token's key.
+
+       curl -s -X POST https://neurolens.example.org/api/v1/auth/token \\
+            -d username=alice -d password='...' -d name=my-script
+       # {"token": "nl_..."}
+
+2. **Upload a slice** (JPEG, PNG or DICOM); the answer is the stored scan with the model's result.
+
+       curl -s -H "Authorization: Bearer nl_..." \\
+            -F image=@slice.png -F patient_ref=ST-1 https://neurolens.example.org/api/v1/scans
+
+3. **Read the result** again later by the scan's `id`. Probabilities and `confidence` are fractions
+   from 0 to 1 (the pages show them as percentages); times are ISO 8601 with their UTC offset.
+
+       curl -s -H "Authorization: Bearer nl_..." https://neurolens.example.org/api/v1/scans/42
+
+`Authorization: Token nl_...` works as well as `Bearer`. A token expires (API_TOKEN_DAYS) and stops
+working when its owner's password changes. Wrong passwords lock sign-in for a while (429
+`locked_out`); every error has the shape `{"error": {"code", "message", "field"}}`.
+
+The **prototype** calls under `/api/` (without `v1`) are listed last: they are kept so that old
+clients keep working; new code should use `/api/v1/`.
+"""
+#  The order of the sections in the API docs: the prototype's calls last.
+_API_TAGS = [
+    ("tokens", "Getting and managing API tokens."),
+    ("scans", "Upload a slice and read its result."),
+    ("predictions", "The model's results for the scans you can see."),
+    ("reviews", "Reviewers' verdicts on a scan."),
+    ("patients", "Scans grouped by patient reference."),
+    ("reports", "PDF reports."),
+    ("batches", "Many images (or ZIP archives) at once, with progress."),
+    ("results", "Statistics and exports over your results."),
+    ("analytics", "The dashboard's figures."),
+    ("model", "The model: classes, version, card and validation figures."),
+    ("service", "Is the service up?"),
+    ("prototype", "Kept for old clients of the prototype: the same results as /api/v1/ in the "
+                  "prototype's shapes. New code should use /api/v1/."),
+]
 SPECTACULAR_SETTINGS = {
+    "TAGS": [{"name": name, "description": text} for name, text in _API_TAGS],
     "TITLE": "NeuroLens API",
-    "DESCRIPTION": "Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.",
+    "DESCRIPTION": _API_QUICK_START,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

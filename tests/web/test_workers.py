@@ -44,7 +44,7 @@ def server(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--access-logfile", str(log), "--access-logformat", "%(p)s %(m)s %(U)s %(s)s"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -53,7 +53,7 @@ def server(tmp_path):
                 break
             except OSError:  # not listening yet
                 if proc.poll() is not None:
-                    pytest.fail(proc.stderr.read().decode()[-2000:])
+                    pytest.fail((tmp_path / "server.log").read_text()[-2000:])
                 time.sleep(0.2)
         yield url, log
     finally:
