@@ -101,6 +101,7 @@ _MEANING = {
     403: "Your role does not allow this.",
     404: "No such object, or it is not yours to see.",
     405: "Method not allowed.",
+    409: "Not ready yet, or nothing could be stored (see `error.message`).",
     413: "The file or the request is too large.",
     415: "Unsupported file format or content type.",
     429: "Too many requests; see Retry-After.",

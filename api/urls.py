@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.errors import not_found
-from api.views import batches, clinical, legacy, meta, results, scans, tokens
+from api.views import batches, clinical, legacy, meta, results, scans, studies, tokens
 
 
 def _public(pattern):
@@ -40,6 +40,10 @@ v1 = [
     path("statistics", results.statistics_view, name="statistics"),
     path("export.csv", results.export_csv, name="export-csv"),
     path("export.json", results.export_json, name="export-json"),
+    path("studies", studies.StudyList.as_view(), name="studies"),
+    path("studies/<int:pk>", studies.StudyDetail.as_view(), name="study"),
+    path("studies/<int:pk>/sr", studies.StudySr.as_view(), name="study-sr"),
+    path("studies/<int:pk>/fhir", studies.StudyFhir.as_view(), name="study-fhir"),
     path("tokens", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>", tokens.token_detail, name="token"),
     path("auth/token", tokens.obtain_token, name="obtain-token"),

@@ -221,3 +221,23 @@ FILE_UPLOAD_HANDLERS = ["scans.uploads.SpooledUploadHandler"]  # small files in 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
+
+#  DICOM network intake and results (scans/studies/; README "Studies from a PACS").
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "NEUROLENS")
+DICOM_HOST = env_str("DICOM_HOST", "0.0.0.0")
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)
+DICOM_ALLOWED_AES = env_list("DICOM_ALLOWED_AES", [])  # empty: any calling AE title
+DICOM_SERIES_IDLE_S = env_int("DICOM_SERIES_IDLE_S", 30, minimum=1)
+DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study that arrives over the network
+#  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
+DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")
+DICOM_RESULTS_STOW_URL = env_str("DICOM_RESULTS_STOW_URL", "")
+#  The key that encrypts the original UIDs and patient module (Fernet, urlsafe base64 of 32 bytes);
+#  derived from SECRET_KEY when unset, which PRODUCTION refuses.
+DICOM_ORIGINALS_KEY = env_str("DICOM_ORIGINALS_KEY", "")
+if PRODUCTION and not DICOM_ORIGINALS_KEY:
+    raise ImproperlyConfigured("PRODUCTION=1 needs DICOM_ORIGINALS_KEY (python -c 'from cryptography.fernet "
+                               "import Fernet; print(Fernet.generate_key().decode())')")
+STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
+#  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
+LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

@@ -8,6 +8,8 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("model/", views.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
+    path("studies/", include("scans.studies.urls")),
+    path("dicomweb/", include("scans.studies.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/analytics/", include("analytics.api")),

@@ -160,3 +160,4 @@ class Review(models.Model):
 
 
 from scans.batch_models import BatchItem, BatchJob  # noqa: F401 - batches live in their own file
+from scans.studies.models import Series, Slice, Study  # noqa: F401 - network studies (scans/studies)
