@@ -169,16 +169,14 @@ class Listener:
     def _store_now(self, frames: list, sender: str) -> None:
         close_old_connections()
         try:
-            stored = store_frames(frames, "dimse", f"AE {sender}")
+            for series in store_frames(frames, "dimse", f"AE {sender}"):
+                log.info("series %s stored: %d new slices from AE %s", series.pk, len(frames), sender)
+                if self.on_stored:
+                    self.on_stored(series)
         except Exception:
             log.exception("storing %d received slices failed", len(frames))
-            return
         finally:
             connections.close_all()  # this thread's: a quiet listener holds no database connection
-        for series in stored:
-            log.info("series %s stored: %d new slices queued", series.pk, series.slices.count())
-            if self.on_stored:
-                self.on_stored(series)
 
     def _watch_idle(self) -> None:
         while not self._stop.wait(min(1.0, self.idle_s / 4)):
