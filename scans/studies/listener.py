@@ -1,7 +1,10 @@
 """The DICOM C-STORE receiver (`manage.py dicom_listener`).
 
-Each instance is de-identified in the C-STORE handler (scans.studies.receive) and held in memory
-with its association; nothing is stored until its series is complete: when the association is
+The C-STORE handler screens each instance on attributes that identify nobody (SOP class, modality,
+pixel module) and answers at once; a worker thread then de-identifies it (scans.studies.receive)
+before anything else is read, decodes and encodes it, and the result is held in memory with its
+association. An instance whose pixels then fail to decode is dropped (logged and counted), the
+one case a sender is not told about. Nothing is stored until its series is complete: when the association is
 released, or when a series has received nothing for DICOM_SERIES_IDLE_S seconds while the
 association stays open. An aborted association (or a dropped connection) discards what it
 brought, so no half series is stored. Storing and classification run off the association's thread,
@@ -35,7 +38,7 @@ from pydicom.uid import (
 from pynetdicom import AE, StoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification
 
-from scans.studies.receive import MR_CLASSES, OWN_CLASSES, Ignored, Refused, receive
+from scans.studies.receive import MR_CLASSES, OWN_CLASSES, Ignored, Refused, complete, screen
 from scans.studies.store import store_frames
 
 log = logging.getLogger(__name__)
@@ -68,8 +71,10 @@ class Listener:
         self._touched: dict[tuple[int, str], float] = {}
         self._lock = threading.Lock()
         self._store = ThreadPoolExecutor(1, thread_name_prefix="neurolens-dicom-store")
+        #  De-identification, decoding and PNG encoding while the next instances arrive.
+        self._work = ThreadPoolExecutor(2, thread_name_prefix="neurolens-dicom-work")
         self._stop = threading.Event()
-        self.received = self.refused = 0
+        self.received = self.refused = self.dropped = 0
         self.first_received = self.last_received = None
         self.server = None
 
@@ -93,6 +98,9 @@ class Listener:
         return ae
 
     def start(self, block: bool = False):
+        from scans.studies.sr import warm
+
+        warm()  # highdicom's tables, before the first series needs them
         handlers = [(evt.EVT_C_STORE, self.on_store), (evt.EVT_C_ECHO, lambda e: 0x0000),
                     (evt.EVT_RELEASED, self.on_released), (evt.EVT_ABORTED, self.on_aborted),
                     (evt.EVT_CONN_CLOSE, self.on_closed)]
@@ -108,14 +116,17 @@ class Listener:
         if self.server is not None:
             self.server.shutdown()
         self._store.shutdown(wait=True)
+        self._work.shutdown(wait=True)
 
     # -- events (on the association's thread) ---------------------------------------------------
 
     def on_store(self, event):
+        """Screen the instance (the sender hears why it is refused), then hand its de-identification,
+        decoding and encoding to the pool, so the next instance is not kept waiting."""
         ds = event.dataset
         ds.file_meta = event.file_meta
         try:
-            frames = receive(ds)
+            series = screen(ds)
         except Ignored:
             return 0x0000
         except Refused as exc:
@@ -124,16 +135,24 @@ class Listener:
             status.Status, status.ErrorComment = exc.status, exc.message[:64]
             log.info("refused an instance from %s: %s", event.assoc.requestor.ae_title, exc.message)
             return status
+        work = self._work.submit(self._complete, ds, series)
         now = time.monotonic()
         key = id(event.assoc)
         with self._lock:
-            for f in frames:
-                self._held[key][f.series_digest].append(f)
-                self._touched[(key, f.series_digest)] = now
+            self._held[key][series].append(work)
+            self._touched[(key, series)] = now
             self.received += 1
             self.first_received = self.first_received or now
             self.last_received = now
         return 0x0000
+
+    def _complete(self, ds, series: str) -> list:
+        try:
+            return [f.encode() for f in complete(ds, series)]
+        except Refused as exc:  # screened, then its pixels would not decode: the series goes on without it
+            self.dropped += 1
+            log.warning("an instance was dropped after it was accepted: %s", exc.message)
+            return []
 
     def on_released(self, event) -> None:
         self._flush(id(event.assoc), event.assoc.requestor.ae_title)
@@ -158,16 +177,17 @@ class Listener:
         with self._lock:
             held = self._held.get(key, {})
             names = list(held) if series is None else [s for s in series if s in held]
-            frames = [f for s in names for f in held.pop(s)]
+            work = [w for s in names for w in held.pop(s)]
             for s in names:
                 self._touched.pop((key, s), None)
             if not held:
                 self._held.pop(key, None)
-        if frames:
-            self._store.submit(self._store_now, frames, sender)
+        if work:
+            self._store.submit(self._store_now, work, sender)
 
-    def _store_now(self, frames: list, sender: str) -> None:
+    def _store_now(self, work: list, sender: str) -> None:
         close_old_connections()
+        frames = [f for w in work for f in w.result()]
         try:
             for series in store_frames(frames, "dimse", f"AE {sender}"):
                 log.info("series %s stored: %d new slices from AE %s", series.pk, len(frames), sender)

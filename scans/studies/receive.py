@@ -10,6 +10,8 @@ upload, scans.dicom) and the 16-bit modality values the series page windows.
 from __future__ import annotations
 
 import io
+import threading
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,16 +68,43 @@ class Frame:
     patient_ref: str
     series_number: int | None
     description: str
-    grey_png: bytes = field(repr=False)
-    pixels_png: bytes = field(repr=False)
-    offset: float
-    window_center: float
-    window_width: float
     metadata: dict
+    #  Until encode(): the de-identified dataset and this frame's stored values.
+    ds: Dataset | None = field(repr=False, default=None)
+    raw: np.ndarray | None = field(repr=False, default=None)
+    grey_png: bytes = field(repr=False, default=b"")
+    pixels_png: bytes = field(repr=False, default=b"")
+    offset: float = 0.0
+    window_center: float = 0.0
+    window_width: float = 1.0
+    _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
+
+    def encode(self) -> Frame:
+        """The two PNGs and the default window (numpy and zlib let go of the GIL: run on a pool).
+        Safe to call twice at once: the second call waits and finds the work done."""
+        with self._lock:
+            if self.raw is not None:
+                self._encode()
+        return self
+
+    def _encode(self) -> None:
+        values = np.asarray(apply_modality_lut(self.raw, self.ds), np.float32)
+        self.offset = float(min(0.0, np.floor(values.min())))
+        stored = np.clip(np.round(values - self.offset), 0, 65535).astype(np.uint16)
+        self.window_center, self.window_width = _window(self.ds, values)
+        self.grey_png = _png(dicom._to_grey(self.raw, self.ds))
+        self.pixels_png = _png(Image.fromarray(stored))
+        self.ds = self.raw = None
 
 
 def receive(ds: Dataset) -> list[Frame]:
     """The slices of one instance (ds.file_meta set), or Refused / Ignored. Never anything else."""
+    return complete(ds, screen(ds))
+
+
+def screen(ds: Dataset) -> str:
+    """The checks a sender is told about (C-STORE status), on attributes that identify nobody: the
+    SOP class, modality, pixel module and burned-in annotation. Returns the series' digest."""
     sop_class = UID(str(ds.get("SOPClassUID", "")))
     if sop_class in OWN_CLASSES and str(ds.get("Manufacturer", "")) == MANUFACTURER:
         raise Ignored()
@@ -83,17 +112,25 @@ def receive(ds: Dataset) -> list[Frame]:
         name = sop_class.name if sop_class.is_valid else "an unknown SOP class"
         raise Refused(SOP_CLASS_NOT_SUPPORTED, f"{name} is not accepted; NeuroLens takes MR images only")
     try:
-        originals = _originals(ds)
-        deidentify(ds)  # from here on nothing identifying is left in ds
-    except Exception:  # noqa: BLE001 - a damaged dataset breaks pydicom in many ways; all mean the same
-        raise Refused(CANNOT_UNDERSTAND, "the data set cannot be read") from None
-    try:
         dicom._check(ds, settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE)
-        return _slices(ds, originals, _frames(ds))
+        series = str(ds.SeriesInstanceUID)
     except ScanRejected as exc:
         status = DOES_NOT_MATCH if exc.code == "unsupported_modality" else CANNOT_UNDERSTAND
         raise Refused(status, exc.message) from None
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:  # noqa: BLE001 - a damaged dataset breaks pydicom in many ways; all mean the same
+        raise Refused(CANNOT_UNDERSTAND, "the data set cannot be read") from None
+    return digest(series)
+
+
+def complete(ds: Dataset, series_digest: str) -> list[Frame]:
+    """De-identify a screened instance and decode its frames (Refused if the pixels cannot be read)."""
+    try:
+        originals = _originals(ds)
+        deidentify(ds)  # from here on nothing identifying is left in ds
+        return _slices(ds, originals, _frames(ds))
+    except ScanRejected as exc:
+        raise Refused(CANNOT_UNDERSTAND, exc.message) from None
+    except Exception:  # noqa: BLE001 - see screen
         raise Refused(CANNOT_UNDERSTAND, "the image cannot be decoded") from None
 
 
@@ -127,10 +164,6 @@ def _slices(ds: Dataset, o: dict, raw: np.ndarray) -> list[Frame]:
     metadata = dicom.kept_metadata(ds)
     out = []
     for index, stored_values in enumerate(raw):
-        frame = np.asarray(apply_modality_lut(stored_values, ds), np.float32)
-        offset = float(min(0.0, np.floor(frame.min())))
-        stored = np.clip(np.round(frame - offset), 0, 65535).astype(np.uint16)
-        center, width = _window(ds, frame)
         out.append(Frame(
             study_digest=digest(o["StudyInstanceUID"]), series_digest=digest(o["SeriesInstanceUID"]),
             uid_digest=digest(o["SOPInstanceUID"], str(index + 1)), frame=index + 1,
@@ -140,8 +173,7 @@ def _slices(ds: Dataset, o: dict, raw: np.ndarray) -> list[Frame]:
                           "frame": index + 1, "frames": len(raw)},
             patient_ref=o["patient_ref"], series_number=int(number) if number not in (None, "") else None,
             description=str(ds.get("SeriesDescription", "") or "")[:64],
-            grey_png=_png(dicom._to_grey(stored_values, ds)), pixels_png=_png(Image.fromarray(stored)),
-            offset=offset, window_center=center, window_width=width, metadata=metadata))
+            metadata=metadata, ds=ds, raw=stored_values))
     return out
 
 
@@ -160,5 +192,5 @@ def _window(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
 
 def _png(image: Image.Image) -> bytes:
     buf = io.BytesIO()
-    image.save(buf, "PNG", compress_level=1)
+    image.save(buf, "PNG", compress_level=1, compress_type=zlib.Z_RLE)  # fastest here, and smallest
     return buf.getvalue()

@@ -134,3 +134,16 @@ def overlay_rgb(png: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(png)) as img:
         return np.asarray(img.convert("RGB"), np.uint8)
 
+
+
+def warm() -> None:
+    """Build a throw-away SR and SC once: highdicom reads its IOD tables on first use (seconds),
+    which would otherwise land on the first series' results."""
+    study = {k: "" for k in PATIENT_STUDY} | {"StudyInstanceUID": generate_uid(), "PatientID": "WARM"}
+    series = {"SeriesInstanceUID": generate_uid()}
+    one = {"SOPInstanceUID": generate_uid(), "SOPClassUID": "1.2.840.10008.5.1.4.1.1.4", "frame": 1, "frames": 1}
+    result = {"label": NO_TUMOUR, "label_display": "No tumour", "model_version": "warm", "rule": "",
+              "mean_probabilities": dict.fromkeys(CLASSES, 0.25), "counts": dict.fromkeys(CLASSES, 0),
+              "out_of_scope": 0}
+    build_sr(study, series, [one], [one], result)
+    build_sc(study, series, one, np.zeros((16, 16, 3), np.uint8), result)

@@ -28,6 +28,7 @@ from scans.studies.sealed import seal
 
 log = logging.getLogger(__name__)
 WRITERS = 4
+ENCODERS = 2
 
 
 def service_user():
@@ -73,6 +74,8 @@ def _store_once(frames: list[Frame], source: str, sender: str) -> Series | None:
     if not fresh:
         return None
     frames = sorted(fresh.values(), key=lambda f: f.position)
+    with ThreadPoolExecutor(ENCODERS) as pool:
+        list(pool.map(Frame.encode, frames))  # what the receiver has not encoded yet
     folder = f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     pixel_field = Slice._meta.get_field("pixels")
     written: list[tuple[object, str]] = []

@@ -98,7 +98,7 @@ def test_the_sr_and_key_image_pass_the_dicom_validator(listener, tmp_path):
     for data, iod in ((series.sr, "Comprehensive3DSR"), (series.sc, "SCImage")):
         path = tmp_path / f"{iod}.dcm"
         path.write_bytes(unlock(data))
-        out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+        out = subprocess.run(["dciodvfy", str(path)], check=False, capture_output=True, text=True, timeout=60)
         lines = (out.stdout + out.stderr).splitlines()
         assert lines[0] == iod, lines[:3]  # it recognised the object and checked it against that IOD
         problems = [line for line in lines if line.startswith(("Error", "Abort"))]
