@@ -83,7 +83,7 @@ def inference_chart(versions: list[dict]) -> dict:
             for v in versions]
     summary = f"{len(versions)} model version(s) in use." if versions else ""
     return _chart("inference", "Model versions and inference time", summary, _bar(labels, datasets),
-                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First", "Last"], rows,
+                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First day (UTC)", "Last day (UTC)"], rows,
                   "" if versions else "No predictions.")
 
 
@@ -129,6 +129,8 @@ def agreement_chart(agreement: dict | None) -> dict:
     datasets = [{"label": f"Reviewer: {DISPLAY_NAMES[r]}", "data": [m[c][r] for c in CLASSES],
                  "backgroundColor": COLOURS[r]} for r in CLASSES]
     rows = [[DISPLAY_NAMES[c], *(m[c][r] for r in CLASSES)] for c in CLASSES]
-    summary = f"Reviewers agreed with the model on {agreement['agreed']} of {agreement['reviewed']} ({_pct(agreement['rate'])})."
+    summary = (f"Reviewers agreed with the model on {agreement['agreed']} of {agreement['reviewed']} in-scope scans "
+               f"({_pct(agreement['rate'])}). Not counted: {agreement['not_assessable']} marked not assessable, "
+               f"{agreement['out_of_scope_reviewed']} out of scope (no model class).")
     return _chart("agreement", "Model and reviewer agreement", summary, _bar(NAMES, datasets, stacked=True),
                   ["Model \\ reviewer", *NAMES], rows)

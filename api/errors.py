@@ -11,13 +11,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from scans.ingest import ScanRejected
-from scans.services import InferenceFailed
+from scans.intake.errors import InferenceFailed, ScanRejected, http_status
 
 log = logging.getLogger(__name__)
-
-#  Rejections about what the file is get 415, its size 413; everything else the caller must fix is 400.
-REJECTION_STATUS = {"file_too_large": 413, "unsupported_format": 415, "not_an_image": 415}
 
 
 class ApiError(exceptions.APIException):
@@ -27,7 +23,8 @@ class ApiError(exceptions.APIException):
 
 
 def rejected(exc: ScanRejected, field: str = "image") -> ApiError:
-    return ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message, field)
+    """The one status a rejection has everywhere (scans.intake.errors.http_status)."""
+    return ApiError(http_status(exc.code), exc.code, exc.message, field)
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
@@ -42,7 +39,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, ScanRejected):
         exc = rejected(exc)
     elif isinstance(exc, InferenceFailed):
-        exc = ApiError(503, "inference_failed", str(exc))
+        exc = ApiError(http_status(exc.code), exc.code, str(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = ApiError(413, "request_too_large", "The request body is too large.")
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):

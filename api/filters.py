@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter
 
 from api.errors import ApiError
 from ml.infer import CLASSES
-from scans import permissions
+from scans import selectors
 from scans.forms import SORTS, HistoryFilterForm
 
 
@@ -18,7 +18,7 @@ def filtered_scans(request):
     if not form.is_valid():
         field, messages = next(iter(form.errors.items()))
         raise ApiError(400, "invalid_filter", f"{field}: {' '.join(messages)}", field)
-    return form.filter(permissions.visible_scans(request.user))
+    return form.filter(selectors.visible_scans(request.user))
 
 
 def _param(name: str, type_, description: str, **kw) -> OpenApiParameter:

@@ -1,5 +1,6 @@
 """NeuroLens settings. Every value comes from the environment; see the README's settings table."""
 
+import importlib.util
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,11 @@ INSTALLED_APPS = [
     "audit",
     "analytics",
 ]
+#  Benchmarks and demo seeding (devtools/: bench_batch, ...) are development commands, not product:
+#  installed when DEVTOOLS is on (the default outside PRODUCTION) and the package is present.
+DEVTOOLS = env_bool("DEVTOOLS", not PRODUCTION) and importlib.util.find_spec("devtools") is not None
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -203,7 +209,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-#  Batches (scans/batches.py, scans/tasks.py). With no broker the tasks run in-process, on a
+#  Batches (scans/batches/: services.py, tasks.py). With no broker the tasks run in-process, on a
 #  background thread of the web process (BATCH_BACKGROUND=0: inside the request that uploads the
 #  batch); with CELERY_BROKER_URL=redis://... they go to `make worker`.
 #  Workers read the staged files from the default storage: MEDIA_ROOT must then be a volume every
@@ -217,7 +223,7 @@ BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1
 BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
-FILE_UPLOAD_HANDLERS = ["scans.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
+FILE_UPLOAD_HANDLERS = ["scans.intake.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from scans import views
+from scans.views import pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("health", views.health, name="health"),
-    path("model/", views.model_card, name="model-card"),
+    path("", pages.home, name="home"),
+    path("health", pages.health, name="health"),
+    path("model/", pages.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
     path("studies/", include("scans.studies.urls")),
     path("dicomweb/", include("scans.studies.stow_urls")),

@@ -99,6 +99,6 @@ def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confid
         scan=scan, label=label, confidence=confidence, out_of_scope=out_of_scope,
         **{f"prob_{c}": confidence if c == label else rest
            for c in ("glioma", "meningioma", "notumor", "pituitary")},
-        model_version="test-rows", inference_ms=1.0,
+        model_version="test-rows", inference_ms=1.0, created=scan.created,
     )
     return scan

@@ -10,10 +10,9 @@ from api.errors import ApiError, errors
 from api.serializers import ReviewSerializer, ScanSerializer
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, services
-from scans.clinical_views import pdf_response
-from scans.forms import ReviewForm, with_review_status
-from scans.reports import patient_report_pdf, scan_report_pdf
+from scans import permissions, selectors, services
+from scans.forms import ReviewForm
+from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
@@ -32,7 +31,7 @@ class ReviewInputSerializer(serializers.Serializer):
                request=ReviewInputSerializer, responses={201: ReviewSerializer, **errors(400, 403, 404)})
 @api_view(["GET", "POST"])
 def scan_reviews(request, pk: int):
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     if request.method == "GET":
         return Response(ReviewSerializer(scan.reviews.select_related("reviewer"), many=True).data)
     if not permissions.can_review(request.user):
@@ -49,7 +48,7 @@ def scan_reviews(request, pk: int):
 @extend_schema(tags=["reports"], summary="PDF report of one scan", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
 def scan_report(request, pk: int):
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     pdf = scan_report_pdf(scan, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report (API)")
     return pdf_response(pdf, f"neurolens-scan-{scan.pk}.pdf")
@@ -64,7 +63,7 @@ PatientRows = inline_serializer("PatientRow", {
                operation_id="v1_patients_index", responses={200: PatientRows, **errors()})
 @api_view(["GET"])
 def patients(request):
-    rows = permissions.patient_rows(request.user)
+    rows = selectors.patient_rows(request.user)
     return Response(list(rows))
 
 
@@ -72,7 +71,7 @@ def patients(request):
                responses={200: ScanSerializer(many=True), **errors(404)})
 @api_view(["GET"])
 def patient(request, ref: str):
-    scans = with_review_status(permissions.patient_scans(request.user, ref))
+    scans = selectors.with_review_status(selectors.patient_scans(request.user, ref))
     record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=ref, detail="API")
     return Response(ScanSerializer(scans, many=True, context={"request": request}).data)
 
@@ -80,7 +79,7 @@ def patient(request, ref: str):
 @extend_schema(tags=["reports"], summary="PDF report of one patient's scans", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
 def patient_report(request, ref: str):
-    scans = permissions.patient_scans(request.user, ref)
+    scans = selectors.patient_scans(request.user, ref)
     pdf = patient_report_pdf(ref, scans, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=ref, detail="PDF report (API)")
     return pdf_response(pdf, "neurolens-patient-report.pdf")

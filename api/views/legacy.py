@@ -24,7 +24,7 @@ from api.views.meta import classifier
 from api.views.scans import CanUpload, upload
 from ml.infer import CLASSES, DISPLAY_NAMES
 from scans import services
-from scans.ingest import ScanRejected
+from scans.intake.errors import InferenceFailed, ScanRejected
 
 TAG = ["prototype"]
 NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
@@ -87,10 +87,8 @@ BatchItems = PolymorphicProxySerializer(
 
 
 def _batch_item(file, outcome) -> dict:
-    if isinstance(outcome, ScanRejected):
-        return {"filename": file.name, **error_body(outcome.code, outcome.message, "images")}
-    if isinstance(outcome, services.InferenceFailed):
-        return {"filename": file.name, **error_body("inference_failed", str(outcome), "images")}
+    if isinstance(outcome, (ScanRejected, InferenceFailed)):
+        return {"filename": file.name, **error_body(outcome.code, str(outcome), "images")}
     return prediction_body(outcome.scan)
 
 

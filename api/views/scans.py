@@ -1,6 +1,6 @@
 """Scans and predictions: the same services and visibility rules as the pages."""
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,10 +17,9 @@ from api.serializers import PredictionSerializer, ScanSerializer, UploadResultSe
 from api.throttles import UploadThrottle, UserThrottle
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, services
-from scans.heatmaps import heatmap_png
-from scans.ingest import ScanRejected
-from scans.models import Prediction
+from scans import permissions, selectors, services
+from scans.intake.errors import ScanRejected
+from scans.reports.heatmaps import heatmap_png, png_response
 
 TAG = ["scans"]
 
@@ -79,7 +78,7 @@ class ScanList(generics.ListAPIView):
 class ScanDetail(APIView):
     @extend_schema(tags=TAG, summary="One scan with its prediction", responses={200: ScanSerializer, **errors(404)})
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         record(request.user, AuditEvent.VIEWED, scan, "API")
         return Response(ScanSerializer(scan, context={"request": request}).data)
 
@@ -87,7 +86,7 @@ class ScanDetail(APIView):
                    description="Only the owner or an administrator may delete.",
                    responses={204: OpenApiResponse(description="Deleted."), **errors(403, 404)})
     def delete(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         if not permissions.can_delete(request.user, scan):
             raise ApiError(403, "permission_denied", "Only the scan's owner or an administrator may delete it.")
         services.delete_scan(scan, by=request.user)
@@ -100,7 +99,7 @@ IMAGE_RESPONSES = {(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"):
 @extend_schema(tags=TAG, summary="The uploaded image", responses={**IMAGE_RESPONSES, **errors(404)})
 class ScanImage(APIView):
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         record(request.user, AuditEvent.DOWNLOADED, scan, "image (API)")
         response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
         response["Cache-Control"] = "private, max-age=3600"
@@ -115,14 +114,12 @@ class ScanHeatmap(APIView):
     throttle_classes = [UserThrottle, UploadThrottle]
 
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
-        response = HttpResponse(heatmap_png(scan), content_type="image/png")
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        scan = selectors.get_scan_for_user(request.user, pk)
+        return png_response(heatmap_png(scan))
 
 
 def visible_predictions(request):
-    return Prediction.objects.filter(scan__in=filtered_scans(request).values("pk")).select_related("scan")
+    return selectors.predictions_of(filtered_scans(request)).select_related("scan")
 
 
 class PredictionList(generics.ListAPIView):
@@ -144,8 +141,4 @@ class PredictionDetail(APIView):
     @extend_schema(tags=["predictions"], summary="One prediction", responses={200: PredictionSerializer,
                                                                             **errors(404)})
     def get(self, request, pk: int):
-        visible = Prediction.objects.filter(scan__in=permissions.visible_scans(request.user).values("pk"))
-        prediction = visible.filter(pk=pk).first()
-        if prediction is None:
-            raise ApiError(404, "not_found", "No such prediction.")
-        return Response(PredictionSerializer(prediction).data)
+        return Response(PredictionSerializer(selectors.get_prediction_for_user(request.user, pk)).data)

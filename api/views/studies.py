@@ -20,10 +20,10 @@ from api.pagination import Pagination
 from api.throttles import UploadThrottle, UserThrottle
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions
-from scans.ingest import ScanRejected
-from scans.studies import access, fhir, stow
-from scans.studies.models import Series, Slice
+from scans import permissions, selectors
+from scans.intake.errors import ScanRejected
+from scans.models import Series, Slice
+from scans.studies import fhir, stow
 from scans.studies.result import RULE, SINGLE_SLICE
 from scans.studies.sealed import unlock
 
@@ -80,7 +80,7 @@ class StudyList(generics.ListAPIView):
     pagination_class = Pagination
 
     def get_queryset(self):
-        return access.visible_studies(self.request.user).prefetch_related("series")
+        return selectors.visible_studies(self.request.user).prefetch_related("series")
 
     @extend_schema(tags=TAG, summary="List visible studies",
                    description="Studies received from a PACS (yours; every study for reviewers and administrators), "
@@ -94,7 +94,7 @@ class StudyDetail(APIView):
     @extend_schema(tags=TAG, summary="One study: its series, their results and slices",
                    responses={200: StudyDetailSerializer, **errors(404)})
     def get(self, request, pk: int):
-        study = access.get_study_for_user(request.user, pk)
+        study = selectors.get_study_for_user(request.user, pk)
         slices = Slice.objects.select_related("scan__prediction")
         study = type(study).objects.prefetch_related(Prefetch("series__slices", queryset=slices)).get(pk=study.pk)
         record(request.user, AuditEvent.VIEWED, study, "API")
@@ -121,7 +121,7 @@ class StudySr(APIView):
                    parameters=[SERIES_PARAM],
                    responses={(200, "application/dicom"): OpenApiTypes.BINARY, **errors(400, 404, 409)})
     def get(self, request, pk: int):
-        study = access.get_study_for_user(request.user, pk)
+        study = selectors.get_study_for_user(request.user, pk)
         raw = request.query_params.get("series")
         if raw is not None and not raw.isdigit():
             raise ApiError(400, "invalid", "series is a series id (a whole number).", "series")
@@ -141,7 +141,7 @@ class StudyFhir(APIView):
                                "pseudonymous Patient, the ImagingStudy and the model as a Device.",
                    responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT, **errors(404, 409)})
     def get(self, request, pk: int):
-        study = access.get_study_for_user(request.user, pk)
+        study = selectors.get_study_for_user(request.user, pk)
         data = fhir.bundle(study, _finished(study))
         record(request.user, AuditEvent.EXPORTED, study, "FHIR bundle (API)")
         return JsonResponse(data, content_type="application/fhir+json")

@@ -1,38 +1,15 @@
-"""Who sees which study, and the administrator's hand-over. The rules are the scans' own
-(scans.permissions): owners see theirs, reviewers and administrators see every study."""
+"""The administrator's hand-over of a study (who sees a study is decided in scans.selectors)."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
 
 from audit.models import AuditEvent
 from audit.trail import record
-from scans.models import Prediction, Scan
-from scans.permissions import CLINICIAN, has_role, sees_all_scans
-from scans.studies.models import Series, Study
-
-
-def visible_studies(user) -> QuerySet[Study]:
-    studies = Study.objects.select_related("owner")
-    return studies if sees_all_scans(user) else studies.filter(owner=user)
-
-
-def get_study_for_user(user, pk: int) -> Study:
-    """The study, or 404 whether it does not exist or is not the user's to see."""
-    try:
-        return visible_studies(user).get(pk=pk)
-    except Study.DoesNotExist:
-        raise Http404("No such study") from None
-
-
-def get_series_for_user(user, pk: int) -> Series:
-    try:
-        return Series.objects.select_related("study").get(pk=pk, study__in=visible_studies(user))
-    except Series.DoesNotExist:
-        raise Http404("No such series") from None
+from scans.models import Prediction, Scan, Study
+from scans.permissions import CLINICIAN, has_role
 
 
 def clinicians() -> QuerySet:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from ml.infer import CLASSES, DISPLAY_NAMES
-from scans.studies.models import Series, Study
+from scans.models import Series, Study
 from scans.studies.result import NO_TUMOUR
 from scans.studies.sealed import unseal
 from scans.studies.sr import STATEMENT

@@ -9,9 +9,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from scans.batch_models import BatchItem
-from scans.models import Prediction, Scan
-from scans.studies.models import Series, Slice
+from scans.models import BatchItem, Prediction, Series, Slice
 from scans.studies.result import series_result
 
 log = logging.getLogger(__name__)
@@ -25,7 +23,6 @@ def finish(series_id: int, batch_id: int) -> str:
         Slice.objects.filter(item__batch_id=batch_id).update(
             scan=Subquery(BatchItem.objects.filter(pk=OuterRef("item_id")).values("scan_id")[:1]))
         scan_ids = list(series.slices.exclude(scan=None).values_list("scan_id", flat=True))
-        Scan.objects.filter(pk__in=scan_ids).update(patient_ref=series.study.patient_ref, dicom_meta=series.meta)
         predictions = {p.scan_id: p for p in Prediction.objects.filter(scan_id__in=scan_ids)}
         slices = [(s.pk, predictions[s.scan_id]) for s in series.slices.all() if s.scan_id in predictions]
         series.result = series_result(slices)

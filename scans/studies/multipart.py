@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from scans.ingest import ScanRejected
+from scans.intake.errors import ScanRejected
 
 DICOM = "application/dicom"
 

@@ -19,10 +19,9 @@ from pynetdicom.sop_class import Comprehensive3DSRStorage, SecondaryCaptureImage
 
 from audit.models import AuditEvent
 from audit.trail import record
-from ml.preprocess import to_grayscale_uint8
-from scans.heatmaps import _image_and_heat, overlay_png
+from scans.models import Series
+from scans.reports.heatmaps import heatmap_png
 from scans.studies import multipart, sr
-from scans.studies.models import Series
 from scans.studies.sealed import lock, unlock, unseal
 
 log = logging.getLogger(__name__)
@@ -39,9 +38,7 @@ def build(series: Series) -> tuple[Dataset, Dataset]:
     by_id = {s.pk: (s, i) for s, i in zip(slices, instances)}
     key = [by_id[pk] for pk in series.result["key_slices"] if pk in by_id]
     report = sr.build_sr(study, original, instances, [i for _, i in key], series.result)
-    image, heat = _image_and_heat(key[0][0].scan)
-    capture = sr.build_sc(study, original, key[0][1], sr.overlay_rgb(overlay_png(to_grayscale_uint8(image), heat)),
-                          series.result)
+    capture = sr.build_sc(study, original, key[0][1], sr.overlay_rgb(heatmap_png(key[0][0].scan)), series.result)
     return report, capture
 
 

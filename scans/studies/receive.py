@@ -2,9 +2,10 @@
 
 The original identifiers needed to send results back are read first and kept only in memory until
 they are sealed (scans.studies.sealed); then the dataset is de-identified exactly as an upload is
-(scans.deid) before anything else is read from it. A multi-frame instance gives one slice per frame.
-Per frame two lossless PNGs are made: the 8-bit grey image the model reads (windowed as for an
-upload, scans.dicom) and the 16-bit modality values the series page windows.
+(scans.intake.deid) before anything else is read from it. A multi-frame instance gives one slice per frame.
+Per frame come a single-frame de-identified DICOM file, staged for the batch path (which reads it
+exactly as an uploaded DICOM file), and the 16-bit modality values as a lossless PNG for the
+series page's window/level.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut
-from pydicom.uid import UID
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from scans import dicom
-from scans.deid import deidentify
-from scans.ingest import ScanRejected
+from scans.intake import dicom
+from scans.intake.deid import deidentify
+from scans.intake.errors import ScanRejected
 from scans.studies.sealed import digest
 
 MR_CLASSES = {
@@ -72,7 +74,7 @@ class Frame:
     #  Until encode(): the de-identified dataset and this frame's stored values.
     ds: Dataset | None = field(repr=False, default=None)
     raw: np.ndarray | None = field(repr=False, default=None)
-    grey_png: bytes = field(repr=False, default=b"")
+    staged: bytes = field(repr=False, default=b"")  # a single-frame de-identified DICOM, for the batch path
     pixels_png: bytes = field(repr=False, default=b"")
     offset: float = 0.0
     window_center: float = 0.0
@@ -80,7 +82,7 @@ class Frame:
     _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
 
     def encode(self) -> Frame:
-        """The two PNGs and the default window (numpy and zlib let go of the GIL: run on a pool).
+        """The staged DICOM, the 16-bit PNG and the default window (numpy and zlib let go of the GIL).
         Safe to call twice at once: the second call waits and finds the work done."""
         with self._lock:
             if self.raw is not None:
@@ -92,8 +94,8 @@ class Frame:
         self.offset = float(min(0.0, np.floor(values.min())))
         stored = np.clip(np.round(values - self.offset), 0, 65535).astype(np.uint16)
         self.window_center, self.window_width = _window(self.ds, values)
-        self.grey_png = _png(dicom._to_grey(self.raw, self.ds))
         self.pixels_png = _png(Image.fromarray(stored))
+        self.staged = _staged(self.ds, self.raw, self.patient_ref)
         self.ds = self.raw = None
 
 
@@ -175,6 +177,27 @@ def _slices(ds: Dataset, o: dict, raw: np.ndarray) -> list[Frame]:
             description=str(ds.get("SeriesDescription", "") or "")[:64],
             metadata=metadata, ds=ds, raw=stored_values))
     return out
+
+
+NOT_COPIED = {"PixelData", "NumberOfFrames", "FrameIncrementPointer", "ExtendedOffsetTable",
+              "ExtendedOffsetTableLengths"}
+
+
+def _staged(ds: Dataset, raw: np.ndarray, key: str) -> bytes:
+    """One frame as the single-frame, uncompressed, de-identified DICOM file a batch stages, its
+    Patient ID the sealed key (scans.intake.dicom.staged_upload's form): the batch path then reads
+    it exactly as an uploaded DICOM file (patient pseudonym, technical attributes, windowing)."""
+    one = Dataset()
+    one.file_meta = FileMetaDataset()
+    one.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    for elem in ds:
+        if elem.keyword not in NOT_COPIED:
+            one.add(elem)
+    one.set_pixel_data(np.ascontiguousarray(raw), str(ds.PhotometricInterpretation), int(ds.BitsStored))
+    dicom.seal_for_staging(one, key, settings.PATIENT_KEY_SECRET)
+    buf = io.BytesIO()
+    one.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
 
 
 def _window(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:

@@ -20,9 +20,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.trail import record
-from scans.batch_models import BatchItem, BatchJob
-from scans.batches import staging
-from scans.studies.models import Series, Slice, Study
+from scans.batches.state import staging
+from scans.models import BatchItem, BatchJob, Series, Slice, Study
 from scans.studies.receive import Frame
 from scans.studies.sealed import seal
 
@@ -87,7 +86,7 @@ def _store_once(frames: list[Frame], source: str, sender: str) -> Series | None:
         return saved
 
     try:
-        jobs = [(staging(), f"{folder}-{i}.png", f.grey_png) for i, f in enumerate(frames)]
+        jobs = [(staging(), f"{folder}-{i}.dcm", f.staged) for i, f in enumerate(frames)]
         jobs += [(pixel_field.storage, pixel_field.generate_filename(None, "x.png"), f.pixels_png) for f in frames]
         with ThreadPoolExecutor(WRITERS) as pool:
             names = list(pool.map(write, jobs))
@@ -104,7 +103,7 @@ def _store_once(frames: list[Frame], source: str, sender: str) -> Series | None:
             batch = BatchJob.objects.create(owner=study.owner, source="dicom",
                                             name=f"Series {series.number or series.pk}: {len(frames)} slices")
             items = BatchItem.objects.bulk_create([
-                BatchItem(batch=batch, position=i, name="DICOM slice", staged=name)
+                BatchItem(batch=batch, position=i, name=f"MR slice {i + 1}", staged=name)
                 for i, name in enumerate(staged)])
             Slice.objects.bulk_create([
                 Slice(series=series, uid_digest=f.uid_digest, frame=f.frame, position=f.position,

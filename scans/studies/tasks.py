@@ -1,4 +1,4 @@
-"""The series tasks: its slices go through the batch task (scans.tasks.classify_items), then
+"""The series tasks: its slices go through the batch task (scans.batches.tasks.classify_items), then
 finish_series makes the series result and sends the SR and Secondary Capture."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from scans import inprocess
-from scans.batch_models import BatchItem
-from scans.batches import finish_if_settled
-from scans.tasks import classify_items, enqueue_batch
+from scans.batches import inprocess
+from scans.batches.state import finish_if_settled
+from scans.batches.tasks import classify_items, enqueue_batch
+from scans.models import BatchItem
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def finish_series(self, series_id: int, batch_id: int) -> str:
 
 def resume_series() -> int:
     """Queue again the series a stopped process left unfinished (a second copy is harmless)."""
-    from scans.studies.models import Series
+    from scans.models import Series
 
     left = list(Series.objects.filter(status=Series.QUEUED).exclude(batch=None).values_list("pk", "batch_id"))
     for series_id, batch_id in left:

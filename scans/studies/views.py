@@ -10,14 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
 from audit.models import AuditEvent
 from audit.trail import record
+from scans import selectors
 from scans.studies import access
-from scans.studies.models import Slice
 from scans.studies.result import RULE, SINGLE_SLICE
 
 MAX_WIDTH = 65535.0
@@ -25,14 +25,14 @@ MAX_WIDTH = 65535.0
 
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = access.visible_studies(request.user).annotate(series_count=Count("series"))
+    studies = selectors.visible_studies(request.user).annotate(series_count=Count("series"))
     page = Paginator(studies, 25).get_page(request.GET.get("page"))
     return render(request, "scans/studies/list.html", {"page": page})
 
 
 @require_GET
 def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    study = access.get_study_for_user(request.user, pk)
+    study = selectors.get_study_for_user(request.user, pk)
     record(request.user, AuditEvent.VIEWED, study)
     series = study.series.annotate(slice_count=Count("slices"))
     return render(request, "scans/studies/study.html", {
@@ -44,7 +44,7 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def hand_over(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_staff:
         raise PermissionDenied("Only administrators hand studies over.")
-    study = access.get_study_for_user(request.user, pk)
+    study = selectors.get_study_for_user(request.user, pk)
     clinician = access.clinicians().filter(pk=request.POST.get("clinician") or 0).first()
     if clinician is None:
         messages.error(request, "Choose a clinician to hand the study to.")
@@ -56,7 +56,7 @@ def hand_over(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    series = access.get_series_for_user(request.user, pk)
+    series = selectors.get_series_for_user(request.user, pk)
     record(request.user, AuditEvent.VIEWED, series)
     slices = list(series.slices.select_related("scan__prediction"))
     rows = []
@@ -74,8 +74,7 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def slice_image(request: HttpRequest, pk: int) -> HttpResponse:
     """The slice's stored 16-bit values, windowed here (?c=center&w=width) into an 8-bit PNG."""
-    s = get_object_or_404(Slice.objects.select_related("series"), pk=pk,
-                          series__study__in=access.visible_studies(request.user))
+    s = selectors.get_slice_for_user(request.user, pk)
     try:
         center = float(request.GET.get("c", s.window_center))
         width = min(max(float(request.GET.get("w", s.window_width)), 1.0), MAX_WIDTH)

@@ -5,10 +5,9 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 
-from scans.archive import read_archive
-from scans.batch_models import BatchJob
-from scans.ingest import ScanRejected
-from scans.models import Scan
+from scans.intake.archive import read_archive
+from scans.intake.errors import ScanRejected
+from scans.models import BatchJob, Scan
 from tests.batches.helpers import post_batch, zip_bytes
 from tests.helpers import client_for, png, stored_files
 
@@ -82,7 +81,7 @@ def test_a_zip_upload_lists_skipped_members_with_their_reason(owner):
 def test_a_refused_archive_stores_nothing(owner, settings):
     response = post_batch(client_for(owner), [ContentFile(png(96, 1), name="a.png"),
                                               ContentFile(zip_bytes({"../x.png": png(96, 2)}), name="evil.zip")])
-    assert response.status_code == 422 and b"outside itself" in response.content
+    assert response.status_code == 400 and b"outside itself" in response.content
     assert not BatchJob.objects.exists() and not stored_files(settings)
 
 

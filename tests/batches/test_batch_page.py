@@ -7,8 +7,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from scans.batch_models import BatchItem, BatchJob
-from scans.models import Prediction, Scan
+from scans.models import BatchItem, BatchJob, Prediction, Scan
 from tests.batches.helpers import bad_files, good_files, post_batch
 from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
@@ -111,7 +110,7 @@ def test_only_uploaders_may_start_a_batch(researcher):
 def test_too_many_files_are_refused_whole(owner, settings):
     settings.BATCH_MAX_FILES = 3
     response = post_batch(client_for(owner), good_files(4))
-    assert response.status_code == 422 and b"At most 3 images" in response.content
+    assert response.status_code == 400 and b"At most 3 images" in response.content
     assert not BatchJob.objects.exists() and not stored_files(settings)
 
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from audit.models import AuditEvent
-from scans.deid import deidentify
-from scans.dicom import patient_key
+from scans.intake.deid import deidentify
+from scans.intake.dicom import patient_key
 from scans.models import Prediction, Review, Scan
 from tests.dicom_files import PATIENT_ID, SECRETS, leaked, mr_dataset, mr_file
 from tests.helpers import client_for, stored_files, upload

@@ -12,9 +12,8 @@ from pydicom import dcmread
 from pydicom.uid import Comprehensive3DSRStorage
 
 from audit.models import AuditEvent
-from scans.models import Scan
+from scans.models import Scan, Series, Slice, Study
 from scans.studies import fhir
-from scans.studies.models import Series, Slice, Study
 from scans.studies.multipart import encode
 from tests.api.conftest import assert_error, token_client
 from tests.helpers import client_for, stored_files

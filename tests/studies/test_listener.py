@@ -9,8 +9,7 @@ import pytest
 from PIL import Image
 from pydicom.uid import EnhancedMRImageStorage, JPEGLSLossless
 
-from scans.models import Scan
-from scans.studies.models import Series, Slice, Study
+from scans.models import Scan, Series, Slice, Study
 from tests.helpers import stored_files
 from tests.studies.conftest import associate
 from tests.studies.series import instance, mr_series, slice_paths

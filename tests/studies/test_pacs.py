@@ -16,8 +16,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from audit.models import AuditEvent
 from ml.infer import DISPLAY_NAMES
+from scans.models import Series
 from scans.studies import fhir
-from scans.studies.models import Series
 from scans.studies.sealed import unlock
 from tests.helpers import client_for
 from tests.studies.conftest import orthanc_call

@@ -4,7 +4,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from scans.services import warm_model
+from scans.classify import warm_model
 from scans.studies.listener import Listener
 from scans.studies.tasks import resume_series
 

@@ -1,0 +1,122 @@
+"""Bytes from an upload -> a checked, decoded image, or ScanRejected with a message for the user.
+
+Nothing here touches the database or the disk: a rejected file leaves no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from ml.preprocess import load_image, to_model_mode
+from scans.intake.deid import strip_image_metadata
+from scans.intake.dicom import read_dicom
+from scans.intake.errors import ScanRejected
+from scans.intake.limits import check_size
+
+ACCEPTED = {"JPEG": ".jpg", "PNG": ".png"}
+#  Formats recognised by their first bytes, so that a known-but-unsupported file gets a
+#  specific message even where Pillow cannot open it.
+_MAGIC = [
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+]
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    data: bytes
+    image: Image.Image
+    format: str
+    width: int
+    height: int
+    sha256: str
+    #  DICOM only: the pseudonymous patient key and the technical attributes kept.
+    patient_key: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def extension(self) -> str:
+        return ACCEPTED.get(self.format, ".png")  # a DICOM upload is stored as the PNG derived from it
+
+
+def sniff_format(data: bytes) -> str | None:
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        return "DICOM"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((fmt for magic, fmt in _MAGIC if data.startswith(magic)), None)
+
+
+def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, name: str = "") -> CheckedImage:
+    if not data:
+        raise ScanRejected("empty_file", "The file is empty.")
+    if len(data) > max_bytes:
+        raise ScanRejected("file_too_large", f"The file is larger than the {max_bytes // (1024 * 1024)} MB limit.")
+    fmt = sniff_format(data)
+    if fmt == "DICOM" or (fmt is None and name.lower().endswith(".dcm")):
+        return _read_dicom(data, min_side, max_side)
+    fmt = fmt or _pillow_format(data)
+    if fmt not in ACCEPTED:
+        raise ScanRejected("unsupported_format", f"{fmt} files are not supported; upload a JPEG, PNG or DICOM image.")
+    width, height = _header_size(data)
+    check_size(width, height, min_side, max_side)
+    #  What is stored and hashed is the file without its metadata: two uploads of one image that
+    #  differ only in EXIF or text chunks are the same scan, and the stored file carries none.
+    data = strip_image_metadata(data, fmt)
+    image = to_model_mode(_decode(data))
+    return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
+
+
+def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
+    dicom = read_dicom(data, secret=settings.PATIENT_KEY_SECRET, min_side=min_side, max_side=max_side,
+                       force=sniff_format(data) != "DICOM")
+    buf = io.BytesIO()
+    dicom.image.save(buf, "PNG")
+    png = buf.getvalue()
+    return CheckedImage(png, dicom.image, "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
+                        dicom.patient_key, dicom.metadata)
+
+
+def _pillow_format(data: bytes) -> str:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.format or "Unknown"
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        raise ScanRejected("not_an_image", "This file is not an image; upload a JPEG or PNG MRI slice.") from None
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """The size the header declares, read before any pixel is decoded (bombs stop here)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                size = img.size
+                img.verify()  # checksums and structure (PNG chunks); cheap, decodes nothing
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ScanRejected("image_too_large", "The image declares more pixels than NeuroLens will decode.") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        raise ScanRejected("corrupt_file", "The image is damaged and cannot be read.") from None
+    return size
+
+
+def _decode(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return load_image(data, draft=True)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ScanRejected("image_too_large", "The image declares more pixels than NeuroLens will decode.") from None
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise ScanRejected("corrupt_file", "The image is truncated or damaged and cannot be read.") from None
