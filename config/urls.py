@@ -9,7 +9,7 @@ urlpatterns = [
     path("model/", pages.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
     path("studies/", include("scans.studies.urls")),
-    path("dicomweb/", include("scans.studies.stow_urls")),
+    path("dicomweb/", include("api.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/analytics/", include("analytics.api")),

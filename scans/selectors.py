@@ -78,7 +78,8 @@ def get_batch_for_user(user, pk: int) -> BatchJob:
 
 def visible_studies(user) -> QuerySet[Study]:
     """Studies from a PACS (scans/studies): the scans' rule, owners theirs, reviewers and staff all."""
-    studies = Study.objects.select_related("owner")
+    pseudonym = Patient.objects.filter(owner__isnull=True, reference=OuterRef("patient_ref")).values("public_id")
+    studies = Study.objects.select_related("owner").annotate(patient_public_id=Subquery(pseudonym[:1]))
     return studies if sees_all_scans(user) else studies.filter(owner=user)
 
 

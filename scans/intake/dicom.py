@@ -65,7 +65,7 @@ warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force: bool = False) -> DicomImage:
     ds, key = _parse_and_deidentify(data, secret, force)
     try:
-        _check(ds, min_side, max_side)
+        check_image(ds, min_side, max_side)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         frame = frames // 2
         pixels = _decode_frame(ds, frame if frames > 1 else None)
@@ -140,7 +140,8 @@ def _seal(key: str, secret: str) -> str:
     return "NeuroLens " + hmac.new(secret.encode(), f"staged:{key}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
+def check_image(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
+    """Refuse what NeuroLens cannot read: another modality, burned-in text, no pixels, a bad size."""
     modality = str(ds.get("Modality", "") or "").strip()
     if modality != "MR":
         shown = modality or "of no stated modality"

@@ -114,7 +114,7 @@ def screen(ds: Dataset) -> str:
         name = sop_class.name if sop_class.is_valid else "an unknown SOP class"
         raise Refused(SOP_CLASS_NOT_SUPPORTED, f"{name} is not accepted; NeuroLens takes MR images only")
     try:
-        dicom._check(ds, settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE)
+        dicom.check_image(ds, settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE)
         series = str(ds.SeriesInstanceUID)
     except ScanRejected as exc:
         status = DOES_NOT_MATCH if exc.code == "unsupported_modality" else CANNOT_UNDERSTAND

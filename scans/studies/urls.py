@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scans.studies import views
+from scans.views import studies as views
 
 app_name = "studies"
 

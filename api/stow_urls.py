@@ -1,4 +1,4 @@
-"""/dicomweb/: the STOW-RS endpoint (the view lives with the API's, api.views.studies)."""
+"""/dicomweb/: the STOW-RS endpoint (api.views.studies)."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
