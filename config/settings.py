@@ -137,6 +137,11 @@ MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 64, minimum=1)
 MAX_IMAGE_SIDE = env_int("MAX_IMAGE_SIDE", 8192, minimum=MIN_IMAGE_SIDE)
+#  Pixels per image in all (4096 x 4096 by default): bounds one image's working set in memory, so
+#  that a small file that declares a huge image is refused before it is decoded.
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 4096 * 4096, minimum=MIN_IMAGE_SIDE * MIN_IMAGE_SIDE)
+#  Heat maps, overlays and the pictures in PDF reports are drawn at most this many pixels a side.
+DISPLAY_SIDE = env_int("DISPLAY_SIDE", 1024, minimum=128)
 HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)

@@ -155,7 +155,7 @@ def _is_number(value) -> bool:
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #  PNG chunks needed to draw the pixels; every other chunk (tEXt, zTXt, iTXt, eXIf, tIME, iCCP, ...) goes.
 _PNG_KEEP = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
-_DAMAGED = ("corrupt_file", "The image is damaged and cannot be read.")
+_DAMAGED = ("corrupt_file", "The image is truncated or damaged and cannot be read.")
 
 
 def strip_image_metadata(data: bytes, fmt: str) -> bytes:
