@@ -8,7 +8,7 @@ urlpatterns = [
     path("health", pages.health, name="health"),
     path("model/", pages.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
-    path("studies/", include("scans.studies.urls")),
+    path("studies/", include("scans.study_urls")),
     path("dicomweb/", include("api.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),

@@ -41,6 +41,7 @@ def test_a_series_is_stored_de_identified_grouped_and_classified_slice_by_slice(
     assert len(slices) == 8 and all(s.scan.prediction.model_version for s in slices)
     assert sum(series.result["counts"].values()) + series.result["out_of_scope"] == 8
     assert {s.scan.patient_ref for s in slices} == {series.study.patient_ref}
+    assert {s.scan.format for s in slices} == {"DICOM"} and all(s.scan.patient_id for s in slices)
     #  The 16-bit slice keeps the sent values exactly (windowing works after de-identification).
     with slices[0].pixels.open("rb") as fh:
         stored = np.asarray(Image.open(fh)).astype(np.int64) + int(slices[0].offset)

@@ -1,3 +1,5 @@
+"""/studies/: the pages of studies from a PACS (scans/views/studies.py)."""
+
 from django.urls import path
 
 from scans.views import studies as views
