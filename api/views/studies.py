@@ -161,14 +161,11 @@ class StowRs(APIView):
     permission_classes = [drf_permissions.IsAuthenticated, CanUpload]
     throttle_classes = [UserThrottle, UploadThrottle]
 
-    @extend_schema(tags=TAG, summary="Store MR instances (STOW-RS)", request={"multipart/related": OpenApiTypes.BINARY},
-                   description="Each instance is de-identified on arrival, grouped into its study and series and "
-                               "classified; a study sent this way belongs to the PACS service account. 200: every "
-                               "instance stored (or already stored); 202: some refused (FailedSOPSequence says why); "
-                               "409: none stored.",
-                   responses={(200, "application/dicom+json"): OpenApiTypes.OBJECT,
-                              (202, "application/dicom+json"): OpenApiTypes.OBJECT,
-                              **errors(400, 403, 409, 413, 415)})
+    #  A DICOMweb endpoint (PS3.18 10.5), outside /api/: the standard defines it, and its
+    #  multipart/related body is not something OpenAPI tools can generate. README, "Studies from a
+    #  PACS", documents it: 200 every instance stored (or already stored), 202 some refused
+    #  (FailedSOPSequence says why), 409 none stored, 400 a body that cannot be read, 401, 403, 413, 415.
+    @extend_schema(exclude=True)
     def post(self, request):
         limit = settings.STOW_MAX_MB * 1024 * 1024
         try:

@@ -69,6 +69,7 @@ class Listener:
         self.on_stored = on_stored  # called with the stored series (tests, the benchmark, the command's output)
         self._held: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self._touched: dict[tuple[int, str], float] = {}
+        self._callers: dict[int, str] = {}  # association -> the calling AE title
         self._lock = threading.Lock()
         self._store = ThreadPoolExecutor(1, thread_name_prefix="neurolens-dicom-store")
         #  De-identification, decoding and PNG encoding while the next instances arrive.
@@ -139,6 +140,7 @@ class Listener:
         now = time.monotonic()
         key = id(event.assoc)
         with self._lock:
+            self._callers[key] = event.assoc.requestor.ae_title
             self._held[key][series].append(work)
             self._touched[(key, series)] = now
             self.received += 1
@@ -160,6 +162,7 @@ class Listener:
     def on_aborted(self, event) -> None:
         with self._lock:
             dropped = self._held.pop(id(event.assoc), {})
+            self._callers.pop(id(event.assoc), None)
             for series in dropped:
                 self._touched.pop((id(event.assoc), series), None)
         if dropped:
@@ -182,6 +185,7 @@ class Listener:
                 self._touched.pop((key, s), None)
             if not held:
                 self._held.pop(key, None)
+                self._callers.pop(key, None)
         if work:
             self._store.submit(self._store_now, work, sender)
 
@@ -207,4 +211,4 @@ class Listener:
             for key, series in quiet:
                 by_assoc[key].append(series)
             for key, names in by_assoc.items():
-                self._flush(key, "an open association (idle series)", names)
+                self._flush(key, self._callers.get(key, "unknown"), names)
