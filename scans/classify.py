@@ -19,8 +19,8 @@ from ml.infer import ImageResult, get_classifier
 from scans.intake.errors import InferenceFailed
 from scans.intake.ingest import CheckedImage
 from scans.models import Prediction, Scan
+from scans.models.heat import heat_png
 from scans.patients import clean_reference, patients_for
-from scans.reports.heatmaps import heat_png
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,11 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
     #  Staged where a JPEG or PNG stays as its scan's file: a worker only has to adopt it (scans.batches.work).
     folder = f"scans/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     items, names = [], []
+    keep_names: set[int] = set()  # positions of files uploaded as themselves, not from an archive
     try:
         with ThreadPoolExecutor(STAGING_THREADS) as pool:
             writing: deque = deque()  # bounded: a ZIP's members are read one at a time, and so held
-            for member in _members(files):
+            for member in _members(files, keep_names):
                 writing.append(pool.submit(_stage, member, folder, len(items) + len(writing), names))
                 if len(writing) > 4 * STAGING_THREADS:
                     items.append(writing.popleft().result())
@@ -54,8 +55,9 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
             raise ScanRejected("no_files", "Choose one or more images or a ZIP archive.")
         if queued > settings.BATCH_MAX_FILES:
             raise ScanRejected("too_many_files", f"At most {settings.BATCH_MAX_FILES} images per batch.")
+        _name_items(items, keep_names)
         with transaction.atomic():
-            batch = BatchJob.objects.create(owner=user, source=source, name=_batch_name(files, items))
+            batch = BatchJob.objects.create(owner=user, source=source, name=_batch_name(files, items, keep_names))
             for item in items:
                 item.batch = batch
             BatchItem.objects.bulk_create(items)
@@ -73,8 +75,9 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
     return batch
 
 
-def _members(files: Iterable[UploadedFile]):
+def _members(files: Iterable[UploadedFile], keep_names: set[int]):
     limit = settings.BATCH_ZIP_MAX_UNPACKED_MB * 1024 * 1024
+    position = 0
     for f in files:
         name = (f.name or "upload")[-255:]
         head = f.read(4)
@@ -82,39 +85,56 @@ def _members(files: Iterable[UploadedFile]):
         if is_zip(head):
             if f.size and f.size > limit:
                 raise ScanRejected("archive_too_large", f"{name} is larger than NeuroLens unpacks.")
-            yield from read_archive(f, max_members=settings.BATCH_ZIP_MAX_MEMBERS, max_bytes=limit, label=name)
-        elif f.size is not None and f.size > settings.MAX_UPLOAD_BYTES:
+            for member in read_archive(f, max_members=settings.BATCH_ZIP_MAX_MEMBERS, max_bytes=limit):
+                position += 1
+                yield member
+            continue
+        keep_names.add(position)
+        position += 1
+        if f.size is not None and f.size > settings.MAX_UPLOAD_BYTES:
             yield Member(name, skipped=f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.",
                          code="file_too_large")
         else:
-            yield Member(name, f.read())
+            data = f.read()
+            yield Member(name, data, kind=sniff_format(data) or "file")
 
 
 def _stage(member: Member, folder: str, position: int, names: list[str]) -> BatchItem:
     item = BatchItem(position=position, name=member.name[-255:])
+    item.kind, item.instance = member.kind, ""  # for its neutral name, once the batch's size is known
     if member.skipped:
         item.status = BatchItem.SKIPPED if member.code == "skipped" else BatchItem.FAILED
         item.error_code, item.error_message, item.settled = member.code, member.skipped[:255], timezone.now()
         return item
     try:
-        #  A DICOM file is de-identified before it is staged: nothing identifying may be stored.
+        #  Nothing identifying is staged: a DICOM file is de-identified, a JPEG or PNG loses its metadata.
         sniffed = sniff_format(member.data)
-        data, item.name = staged_upload(member.data, item.name, settings.PATIENT_KEY_SECRET, sniffed)
-    except ScanRejected as exc:  # only a DICOM file gets here: its name is not kept either
-        item.name = "DICOM file.dcm"
+        data, description = staged_upload(member.data, member.name, settings.PATIENT_KEY_SECRET, sniffed)
+    except ScanRejected as exc:
         item.status, item.error_code, item.error_message = BatchItem.FAILED, exc.code, exc.message[:255]
         item.settled = timezone.now()
+        item.kind = "DICOM" if member.kind == "DICOM" or member.name.lower().endswith(".dcm") else member.kind
         return item
-    suffix = ACCEPTED.get(sniffed or "", ".dcm" if item.name.endswith(".dcm") else ".upload")
+    item.kind, _, item.instance = description.partition(", ")
+    suffix = ACCEPTED.get(sniffed or "", ".dcm" if item.kind not in ("file", "PNG", "JPEG") else ".upload")
     item.staged = staging().save(f"{folder}-{position}{suffix}", ContentFile(data))
     names.append(item.staged)
     return item
 
 
-def _batch_name(files, items: list[BatchItem]) -> str:
-    """A single upload's file name, unless the batch holds DICOM: a DICOM file is often named
-    after its patient, and its own name is never kept either."""
+def _name_items(items: list[BatchItem], keep_names: set[int]) -> None:
+    """Every item of an archive, and every DICOM file, named by its kind and position alone ("MR 3
+    of 24, instance 12", "PNG 5 of 40"): a path or a DICOM file's name is often the patient's."""
+    for item in items:
+        if item.position in keep_names and item.kind in ("PNG", "JPEG", "file"):
+            continue
+        item.name = f"{item.kind} {item.position + 1} of {len(items)}" + (f", {item.instance}" if item.instance else "")
+
+
+def _batch_name(files, items: list[BatchItem], keep_names: set[int]) -> str:
+    """A single JPEG or PNG upload's file name; otherwise the count of files (a ZIP's or a DICOM
+    file's own name is never kept: see _name_items)."""
     files = list(files)
-    if len(files) == 1 and files[0].name and not any(i.name == "DICOM file.dcm" for i in items):
-        return files[0].name[-255:]
+    if len(files) == 1 and len(items) == 1 and keep_names and items[0].kind in ("PNG", "JPEG"):
+        return items[0].name
     return f"{len(items)} files"

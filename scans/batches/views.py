@@ -40,6 +40,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.get_batch_for_user(request.user, pk)
+    record(request.user, AuditEvent.VIEWED, batch)
     state = progress(batch)
     form = HistoryFilterForm(request.GET or None)
     scans = form.filter(selectors.visible_scans(request.user).filter(pk__in=batch.items.values("scan")))

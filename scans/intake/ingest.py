@@ -107,7 +107,7 @@ def _header_size(data: bytes) -> tuple[int, int]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ScanRejected("image_too_large", "The image declares more pixels than NeuroLens will decode.") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
-        raise ScanRejected("corrupt_file", "The image is damaged and cannot be read.") from None
+        raise ScanRejected("corrupt_file", "The image is truncated or damaged and cannot be read.") from None
     return size
 
 

@@ -1,4 +1,4 @@
-"""Batches: many files uploaded at once, one item per file, classified by scans.tasks."""
+"""Batches: many files uploaded at once, one item per file, classified by scans.batches (tasks and work)."""
 
 from django.conf import settings
 from django.db import models

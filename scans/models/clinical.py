@@ -92,7 +92,7 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=64)
     inference_ms = models.FloatField()
     created = models.DateTimeField(default=timezone.now)
-    #  The class-activation map as a small 8-bit grey PNG (scans.reports.heatmaps); empty for older rows.
+    #  The class-activation map as a small 8-bit grey PNG (scans.models.heat); empty for older rows.
     heat = models.BinaryField(blank=True, default=b"", editable=False)
 
     objects = PredictionQuerySet.as_manager()
@@ -182,7 +182,9 @@ class Review(models.Model):
 
     @property
     def verdict(self) -> str:
-        """The verdict in words: "Glioma Tumor (confirmed)", "Not assessable: poor quality"."""
+        """The verdict in words: "confirmed", "corrected to Pituitary Tumor", "not assessable (poor quality)"."""
         if self.status == self.NOT_ASSESSABLE:
-            return f"Not assessable: {self.get_reason_display().lower()}"
-        return f"{self.get_label_display()} ({self.get_status_display().lower()})"
+            return f"not assessable ({self.get_reason_display().lower()})"
+        if self.status == self.CORRECTED:
+            return f"corrected to {self.get_corrected_label_display()}"
+        return self.get_status_display().lower()

@@ -1,11 +1,12 @@
 """Heat maps: where in the image the model looked for its prediction.
 
-Stored as bytes: the class-activation map kept as a small 8-bit grey PNG in each prediction's row
-(`heat_png`, written with the prediction; `read_heat` back). A CAM is a bilinear enlargement of the
-network's last feature map (a few pixels a side), so keeping it at STORED_SIDE and enlarging it
-again on the way out loses nothing visible, and costs about 2 KB. Shown as the coloured layer the
-detail page lays over the image (`heat_layer_png`) or the overlay in the API and the PDF reports
-(`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
+Each prediction keeps its map in its row (the format: scans.models.heat). Shown as the coloured
+layer the detail page lays over the image (`heat_layer_png`) or as the overlay in the API and the
+PDF reports (`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
+
+Everything here is drawn at display size (`display_image`: at most DISPLAY_SIDE pixels a side, a
+JPEG decoded reduced), never at the image's full resolution: a view's working set is a few
+megabytes floats whatever the image's size (issue 12; `manage.py bench_memory` measures it).
 """
 
 from __future__ import annotations
@@ -14,34 +15,17 @@ import io
 import logging
 
 import numpy as np
+from django.conf import settings
 from django.http import HttpResponse
 from PIL import Image
 
 from ml.infer import get_classifier
-from ml.preprocess import load_image, to_grayscale_uint8
+from ml.preprocess import to_grayscale_uint8, to_model_mode
 from scans.intake.errors import InferenceFailed
 from scans.models import Prediction, Scan
+from scans.models.heat import heat_png, read_heat
 
 log = logging.getLogger(__name__)
-STORED_SIDE = 128
-
-
-def heat_png(heat: np.ndarray) -> bytes:
-    """A float map in [0, 1] as an 8-bit grey PNG at most STORED_SIDE a side (what is stored)."""
-    step = -(-max(heat.shape) // STORED_SIDE)  # every step-th pixel: the map is smooth at that scale
-    small = heat[::step, ::step]
-    img = Image.fromarray(np.round(np.clip(small, 0, 1) * 255).astype(np.uint8), "L")
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def read_heat(data: bytes, size: tuple[int, int]) -> np.ndarray:
-    """The stored map enlarged back to `size` (width, height), floats in [0, 1]."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("L").resize(size, Image.Resampling.BILINEAR)
-        return np.asarray(img, np.float32) / 255
-
 
 def colour(heat: np.ndarray) -> np.ndarray:
     """Black -> red -> yellow as RGB floats in [0, 1]."""
@@ -69,9 +53,28 @@ def overlay_png(gray: Image.Image, heat: np.ndarray) -> bytes:
 
 
 def heatmap_png(scan: Scan) -> bytes:
-    """The class-activation map of the predicted class laid over the image, as a PNG of its size."""
+    """The class-activation map of the predicted class laid over the image, as a PNG of the image's
+    display size (at most DISPLAY_SIDE a side)."""
     image, heat = _image_and_heat(scan)
     return overlay_png(to_grayscale_uint8(image), heat)
+
+
+def display_image(scan: Scan) -> Image.Image:
+    """The scan's image in "L" or "RGB", upright, at most DISPLAY_SIDE pixels a side."""
+    side = settings.DISPLAY_SIDE
+    with scan.image.open("rb") as fh, Image.open(fh) as img:
+        if img.format == "JPEG":
+            img.draft(None, (side, side))  # decoded at 1/2, 1/4 or 1/8 where that still covers the side
+        img.load()
+        image = to_model_mode(img)
+    image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return image
+
+
+def display_png(scan: Scan) -> bytes:
+    buf = io.BytesIO()
+    display_image(scan).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def heat_layer_png(scan: Scan) -> bytes:
@@ -87,8 +90,7 @@ def png_response(data: bytes) -> HttpResponse:
 
 def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
     try:
-        with scan.image.open("rb") as fh:
-            image = load_image(fh.read(), draft=False)
+        image = display_image(scan)
         stored = bytes(scan.prediction.heat)
         if stored:
             return image, read_heat(stored, image.size)

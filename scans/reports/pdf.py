@@ -19,7 +19,7 @@ from reportlab.platypus.flowables import Flowable
 from ml.infer import get_classifier
 from scans import selectors
 from scans.models import Patient, Scan
-from scans.reports.heatmaps import heatmap_png
+from scans.reports.heatmaps import display_png, heatmap_png
 from scans.verdicts import OUT_OF_SCOPE_TITLE, current_review
 
 NOTICE = "This report supports a clinical decision; it is not a diagnosis."
@@ -102,8 +102,7 @@ def _scan_section(scan: Scan) -> list[Flowable]:
                   "or heat map for an image unlike the brain MRI slices it was trained on.")
     facts = [escape(f"Patient reference: {scan.patient_ref or 'none'}"), result, _review_line(scan)]
     facts += [escape(f"{k}: {v}") for k, v in scan.dicom_meta.items()]
-    with scan.image.open("rb") as fh:
-        image = fh.read()
+    image = display_png(scan)  # at display size: never the full resolution into the PDF
     pictures = [[_picture(image)], ["Image"]]
     if p.shows_class:
         pictures = [[_picture(image), _picture(heatmap_png(scan))],

@@ -22,6 +22,7 @@ def heat_layer(request: HttpRequest, pk: int) -> HttpResponse:
     scan = selectors.get_scan_for_user(request.user, pk)
     if not scan.prediction.shows_class:
         raise Http404("An out-of-scope image was not assessed: it has no heat map.")
+    record(request.user, AuditEvent.VIEWED, scan, "heat map")
     try:
         return png_response(heat_layer_png(scan))
     except InferenceFailed as exc:

@@ -88,6 +88,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def image(request: HttpRequest, pk: int) -> FileResponse:
     scan = selectors.get_scan_for_user(request.user, pk)
+    record(request.user, AuditEvent.VIEWED, scan, "image")
     response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response

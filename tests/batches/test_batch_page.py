@@ -46,7 +46,7 @@ def test_a_mixed_batch_classifies_the_good_and_reports_the_bad(owner):
     assert repeat.duplicate and repeat.scan == batch.items.get(position=0).scan
     page = client.get(reverse("scans:batch", args=[batch.pk])).content.decode()
     assert "3 scans." in page and page.count('data-testid="problem-row"') == 4
-    assert "The image is damaged and cannot be read." in page
+    assert "The image is truncated or damaged and cannot be read." in page
 
 
 def test_the_progress_fragment_counts_and_stops_polling_when_finished(owner):
@@ -122,6 +122,6 @@ def test_the_page_offers_multiple_files_and_a_drop_zone(owner):
 def test_a_dicom_files_name_is_not_kept(owner):
     post_batch(client_for(owner), [ContentFile(mr_file(), name="DOE^JOHN.dcm")])
     item = BatchJob.objects.get().items.get()
-    assert item.name == "DICOM file.dcm" and item.status == "done"
+    assert item.name == "MR 1 of 1" and item.status == "done"
     assert "DOE" not in item.batch.name
     assert "DOE" not in item.scan.original_name

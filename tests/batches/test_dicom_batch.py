@@ -16,7 +16,7 @@ from tests.helpers import client_for, stored_files
 def test_what_is_staged_is_de_identified_and_keeps_the_key():
     secret = django_settings.PATIENT_KEY_SECRET
     staged, name = staged_upload(mr_file(), f"{SECRETS['name']}.dcm", secret, "DICOM")
-    assert leaked(staged) == [] and name == "DICOM file.dcm"
+    assert leaked(staged) == [] and name == "MR"
     read = read_dicom(staged, secret=secret, min_side=64, max_side=8192)
     assert read.patient_key == patient_key(PATIENT_ID, secret)
 

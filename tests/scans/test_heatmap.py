@@ -10,7 +10,7 @@ from PIL import Image
 
 from ml.infer import get_classifier
 from scans.models import Scan
-from scans.reports.heatmaps import read_heat
+from scans.models.heat import read_heat
 from tests.helpers import client_for, make_scan, png, synthetic_slice, upload
 
 

@@ -4,9 +4,11 @@ import io
 import zlib
 
 import pytest
+from django.core.files.base import ContentFile
 from PIL import Image
 
 from scans.models import Prediction, Scan
+from tests.api.conftest import token_client
 from tests.helpers import client_for, encode, jpeg, png, stored_files, synthetic_slice, upload
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +62,19 @@ def test_it_rejects_with_a_specific_message_and_stores_nothing(owner, settings, 
     assert message in html and "Nothing was stored." in html
     assert not Scan.objects.exists() and not Prediction.objects.exists()
     assert stored_files(settings) == []
+
+
+def test_a_rejection_has_one_status_on_the_page_the_api_and_the_prototypes_call(owner, settings):
+    """An image wider than MAX_IMAGE_SIDE answers 413 with the same code wherever it is sent."""
+    data = encode(Image.new("L", (8200, 64), 80), "PNG")
+    page = upload(client_for(owner), data, name="wide.png")
+    api = token_client(owner)
+    native = api.post("/api/v1/scans", {"image": ContentFile(data, name="wide.png")})
+    prototype = api.post("/api/predict", {"image": ContentFile(data, name="wide.png")})
+    assert (page.status_code, native.status_code, prototype.status_code) == (413, 413, 413)
+    assert 'data-error-code="image_too_large"' in page.content.decode()
+    assert native.json()["error"]["code"] == prototype.json()["error"]["code"] == "image_too_large"
+    assert not Scan.objects.exists() and stored_files(settings) == []
 
 
 def test_it_rejects_a_file_over_the_size_limit(owner, settings):
