@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from scans.intake.errors import ScanRejected
 from scans.intake.limits import check_size
 
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png"}
+MODEL_SIDE = 1024  # the most pixels a side a checked image keeps for the model (see for_the_model)
 #  Formats recognised by their first bytes, so that a known-but-unsupported file gets a
 #  specific message even where Pillow cannot open it.
 _MAGIC = [
@@ -74,8 +76,18 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, nam
     #  What is stored and hashed is the file without its metadata: two uploads of one image that
     #  differ only in EXIF or text chunks are the same scan, and the stored file carries none.
     data = strip_image_metadata(data, fmt)
-    image = to_model_mode(_decode(data))
+    image = for_the_model(_decode(data))
     return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
+
+
+def for_the_model(image: Image.Image) -> Image.Image:
+    """What a checked image keeps until it is classified: "L" or "RGB" (ml.preprocess.to_model_mode),
+    box-reduced by a whole factor to at most MODEL_SIDE pixels a side. The model sees 160 px, and its
+    resize box-reduces by a whole factor first too, so the tensor hardly moves; what moves is what a
+    batch chunk holds: a few megabytes an image, not the tens a large decoded image takes."""
+    image = to_model_mode(image)
+    factor = math.ceil(max(image.size) / MODEL_SIDE)
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
@@ -84,7 +96,7 @@ def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
     buf = io.BytesIO()
     dicom.image.save(buf, "PNG")
     png = buf.getvalue()
-    return CheckedImage(png, dicom.image, "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
+    return CheckedImage(png, for_the_model(dicom.image), "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
                         dicom.patient_key, dicom.metadata)
 
 
