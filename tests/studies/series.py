@@ -99,3 +99,20 @@ def to_bytes(ds: Dataset) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def stow(client, datasets, content_type: str | None = None):
+    """POST the datasets to /dicomweb/studies as STOW-RS."""
+    from scans.studies.multipart import encode
+
+    body, default_type = encode([to_bytes(ds) for ds in datasets])
+    return client.post("/dicomweb/studies", body, content_type=content_type or default_type)
+
+
+def stow_series(client, cls: str, count: int):
+    """A series sent by STOW-RS and classified (BATCH_BACKGROUND is off in tests): its Series row."""
+    from scans.models import Series
+
+    response = stow(client, mr_series(cls, count))
+    assert response.status_code == 200, response.content[:300]
+    return Series.objects.latest("pk")

@@ -17,22 +17,15 @@ from scans.studies import fhir
 from scans.studies.multipart import encode
 from tests.api.conftest import assert_error, token_client
 from tests.helpers import client_for, stored_files
-from tests.studies.series import mr_series, to_bytes
+from tests.studies.series import mr_series, stow, stow_series, to_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def stow(client, datasets, content_type: str | None = None):
-    body, default_type = encode([to_bytes(ds) for ds in datasets])
-    return client.post("/dicomweb/studies", body, content_type=content_type or default_type)
 
 
 @pytest.fixture
 def stowed(owner):
     """A 6-slice series sent by STOW-RS and classified."""
-    response = stow(token_client(owner), mr_series("glioma", 6))
-    assert response.status_code == 200, response.content[:300]
-    return Study.objects.get()
+    return stow_series(token_client(owner), "glioma", 6).study
 
 
 def test_stow_rs_stores_de_identifies_and_classifies_a_series(owner):
