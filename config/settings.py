@@ -226,6 +226,13 @@ BATCH_CHUNK = env_int("BATCH_CHUNK", 64, minimum=1)  # items per task: one forwa
 BATCH_ZIP_MAX_MEMBERS = env_int("BATCH_ZIP_MAX_MEMBERS", 2000, minimum=1)
 BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1)
 BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
+#  Recovery without restarts (scans.batches.tasks.sweep): every BATCH_SWEEP_S seconds a worker, or the
+#  web process's batch thread when idle, sends again the pending items whose work was lost (a broker or
+#  database fault, a killed process), BATCH_RETRY_S after they were last sent, doubling each attempt; an
+#  item a process began BATCH_MAX_ATTEMPTS times without finishing fails instead of looping.
+BATCH_SWEEP_S = env_int("BATCH_SWEEP_S", 15, minimum=1)
+BATCH_RETRY_S = env_int("BATCH_RETRY_S", 30, minimum=1)
+BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3, minimum=1)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
 FILE_UPLOAD_HANDLERS = ["scans.intake.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files

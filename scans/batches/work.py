@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from scans.batches.state import finish_if_settled, staging
@@ -37,6 +38,7 @@ THREADS = 2  # decoding and file writes; the forward pass already uses every cor
 
 def settle_items(item_ids: list[int]) -> int:
     """Classify and store the pending items among `item_ids` (one batch); return how many this call settled."""
+    given_up = _begin_attempt(item_ids)
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -50,6 +52,8 @@ def settle_items(item_ids: list[int]) -> int:
             Scan._meta.get_field("image").storage.delete(name)
         raise
     if not items:
+        if given_up:
+            finish_if_settled(given_up)
         return 0
     staged = [i.staged for i in items if i.staged]  # those the scans did not adopt
     with ThreadPoolExecutor(THREADS) as pool:
@@ -57,6 +61,23 @@ def settle_items(item_ids: list[int]) -> int:
     BatchItem.objects.filter(pk__in=[i.pk for i in items]).update(staged="")
     finish_if_settled(items[0].batch_id)
     return len(items)
+
+
+def _begin_attempt(item_ids: list[int]) -> int | None:
+    """Count this attempt on the pending items, committed before the work starts, so that a process
+    killed during it (for memory, say) has counted too; an item begun BATCH_MAX_ATTEMPTS times fails
+    instead of taking the next process down again. Returns the batch of such items, if any."""
+    with transaction.atomic():
+        pending = BatchItem.objects.filter(pk__in=list(BatchItem.objects.select_for_update(skip_locked=True)
+                                                       .filter(pk__in=item_ids, status=BatchItem.PENDING)
+                                                       .values_list("pk", flat=True)))
+        spent = pending.filter(attempts__gte=settings.BATCH_MAX_ATTEMPTS)
+        batch = spent.values_list("batch_id", flat=True).first()
+        spent.update(status=BatchItem.FAILED, error_code="gave_up", settled=timezone.now(),
+                     error_message=f"Processing this file stopped {settings.BATCH_MAX_ATTEMPTS} times; "
+                                   "NeuroLens gave up on it. Upload it again on its own.")
+        pending.filter(status=BatchItem.PENDING).update(attempts=F("attempts") + 1)
+    return batch
 
 
 def scan_file_name(item: BatchItem, extension: str) -> str:
