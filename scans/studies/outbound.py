@@ -56,9 +56,12 @@ def build_and_send(series: Series) -> None:
 
 def send(series: Series) -> bool:
     """Send the series' SR and SC to every configured destination; True when all took them."""
+    destinations = list(_destinations())
+    if not destinations:
+        return True  # nowhere configured: kept for download only, and not marked sent
     objects = [dcmread(io.BytesIO(unlock(series.sr))), dcmread(io.BytesIO(unlock(series.sc)))]
     ok, errors = True, []
-    for name, fn in _destinations():
+    for name, fn in destinations:
         try:
             fn(objects)
             record(series.study.owner, AuditEvent.SENT, series, f"SR and key image sent to {name}")
@@ -68,7 +71,7 @@ def send(series: Series) -> bool:
             log.warning("sending series %s to %s failed: %s", series.pk, name, exc)
             record(series.study.owner, AuditEvent.SENT, series, f"sending SR and key image to {name} FAILED")
     series.send_error = "; ".join(errors)[:255]
-    if ok and not errors:
+    if ok:
         series.sent = timezone.now()
     series.save(update_fields=["send_error", "sent"])
     return ok

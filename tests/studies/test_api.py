@@ -38,6 +38,7 @@ def test_stow_rs_stores_de_identifies_and_classifies_a_series(owner):
     assert study.owner.username == "pacs" and study.source == "stow"
     series = study.series.get()
     assert series.status == Series.DONE and series.slices.count() == 6 and series.sr
+    assert series.sent is None  # no destination configured: kept for download, not marked sent
     assert AuditEvent.objects.filter(action=AuditEvent.UPLOADED, username="owner", object_type="series").exists()
 
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scans', '0010_patients_from_references'),
+        ('scans', '0011_batch_item_recovery'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
