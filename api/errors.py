@@ -108,6 +108,7 @@ _MEANING = {
     405: "Method not allowed.",
     413: "The file or the request is too large.",
     415: "Unsupported file format or content type.",
+    422: "The image is out of scope and was not assessed (code `out_of_scope`, the reason in the message).",
     429: "Too many requests; see Retry-After.",
     503: "The model could not analyse the image, or the database is unavailable for a moment (code "
          "`database_unavailable`, with Retry-After); nothing was stored.",
