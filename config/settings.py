@@ -59,6 +59,7 @@ if DEVTOOLS:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "scans.intake.uploads.RequestSizeLimitMiddleware",  # a body too large for its route, before it is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,7 +193,8 @@ SPECTACULAR_SETTINGS = {
 CHARTJS_URL = env_str("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.js")
 CHARTJS_INTEGRITY = env_str(
     "CHARTJS_INTEGRITY", "sha384-lm7tNiW/3uF4tLujoEeoR94zIODe3hCWqRtW0UgxpQE3QslzOhlD22UqQk1tSBhB")
-#  A prediction below this confidence (per cent) counts as low-confidence in the statistics.
+#  A prediction below this confidence (per cent) counts as low-confidence in the statistics, and a
+#  suspected tumour below it comes first in the reviewers' worklist (scans.reviews).
 ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
 if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
     raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
