@@ -31,15 +31,33 @@ TAG = ["studies"]
 
 
 class SliceSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(source="scan.prediction.label", default=None)
-    confidence = serializers.FloatField(source="scan.prediction.confidence", default=None)
-    out_of_scope = serializers.BooleanField(source="scan.prediction.out_of_scope", default=None)
+    """A slice and its result. Out of scope, a slice has no class: `label` and `confidence` are null
+    and `out_of_scope_reason` says why."""
+
+    label = serializers.SerializerMethodField()
+    confidence = serializers.SerializerMethodField()
+    out_of_scope = serializers.BooleanField(source="scan.prediction.out_of_scope", default=None, allow_null=True)
+    out_of_scope_reason = serializers.CharField(source="scan.prediction.out_of_scope_reason", default=None,
+                                                allow_null=True)
     scan = serializers.IntegerField(source="scan_id", allow_null=True, help_text="The slice's scan (its prediction).")
 
     class Meta:
         model = Slice
         fields = ["id", "position", "frame", "window_center", "window_width", "scan", "label", "confidence",
-                  "out_of_scope"]
+                  "out_of_scope", "out_of_scope_reason"]
+
+    @staticmethod
+    def _shown(obj):
+        p = getattr(obj.scan, "prediction", None) if obj.scan_id else None
+        return p if p is not None and p.shows_class else None
+
+    def get_label(self, obj) -> str | None:
+        p = self._shown(obj)
+        return p.label if p else None
+
+    def get_confidence(self, obj) -> float | None:
+        p = self._shown(obj)
+        return p.confidence if p else None
 
 
 class SeriesSerializer(serializers.ModelSerializer):

@@ -62,9 +62,12 @@ def series_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = []
     for n, s in enumerate(slices, start=1):
         p = getattr(s.scan, "prediction", None) if s.scan else None
+        #  An out-of-scope slice has no class: its reason is its result (the model's class is not shown).
+        label = ("not classified yet" if p is None else
+                 f"out of scope: {p.out_of_scope_reason or 'not a brain MRI slice the model can read'}"
+                 if p.out_of_scope else p.get_label_display())
         rows.append({"id": s.pk, "n": n, "c": s.window_center, "w": s.window_width, "scan": s.scan_id,
-                     "label": p.get_label_display() if p else "not classified yet",
-                     "confidence": round(p.confidence, 3) if p else None,
+                     "label": label, "confidence": round(p.confidence, 3) if p and p.shows_class else None,
                      "out_of_scope": bool(p and p.out_of_scope), "key": s.pk in series.result.get("key_slices", [])})
     return render(request, "scans/studies/series.html", {
         "series": series, "study": series.study, "rows": rows, "result": series.result,

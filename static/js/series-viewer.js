@@ -22,8 +22,8 @@
     range.value = index + 1;
     pos.textContent = "Slice " + (index + 1) + " of " + rows.length;
     result.textContent = r.label + (r.confidence !== null ? " (" + r.confidence + ")" : "") +
-      (r.out_of_scope ? ", out of scope" : "") + (r.key ? ", key image" : "");
-    if (heatToggle.checked && r.scan) { heat.src = url(urls.heat, r.scan); heat.style.display = ""; }
+      (r.key ? ", key image" : "");
+    if (heatToggle.checked && r.scan && !r.out_of_scope) { heat.src = url(urls.heat, r.scan); heat.style.display = ""; }
     else { heat.style.display = "none"; }
   }
 
