@@ -131,17 +131,18 @@ def _classify(batch, first: dict[str, BatchItem], checked: dict, pool, written: 
     if not first:
         return {}
     images = [checked[item.pk] for item in first.values()]
-    try:
-        results = classify(images, heatmaps=settings.BATCH_HEATMAPS)
-    except InferenceFailed:
-        log.warning("batch %s: %d items left without a result", batch.pk, len(images))
+    results = classify(images, heatmaps=settings.BATCH_HEATMAPS)
+    #  An image the model failed on is left without a scan (it fails below); the others go on.
+    made = [(item, c, r) for item, c, r in zip(first.values(), images, results) if not isinstance(r, InferenceFailed)]
+    if len(made) < len(images):
+        log.warning("batch %s: %d items left without a result", batch.pk, len(images) - len(made))
+    if not made:
         return {}
-    new = [NewScan(c, r, item.name, scan_file_name(item, c.extension))
-           for item, c, r in zip(first.values(), images, results)]
-    fresh = [(n.file_name, n.checked.data) for item, n in zip(first.values(), new) if n.file_name != item.staged]
+    new = [NewScan(c, r, item.name, scan_file_name(item, c.extension)) for item, c, r in made]
+    fresh = [(n.file_name, n.checked.data) for (item, _, _), n in zip(made, new) if n.file_name != item.staged]
     written.extend(name for name, _ in fresh)
     list(pool.map(_write, [name for name, _ in fresh], [data for _, data in fresh]))
-    for item, n in zip(first.values(), new):
+    for (item, _, _), n in zip(made, new):
         if n.file_name == item.staged:
             item.staged = ""  # adopted: the scan's now, in this same transaction
     return {s.sha256: s for s in store(batch.owner, new, f"batch {batch.pk}")}
