@@ -103,7 +103,7 @@ def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", no
         format=checked.format,
         width=checked.width,
         height=checked.height,
-        size_bytes=len(checked.data),
+        size_bytes=checked.size,
         #  For DICOM the pseudonymous key, so that one patient's files group together.
         patient_ref=(checked.patient_key if is_dicom and checked.patient_key else clean_reference(patient_ref)),
         note=note.strip(),

@@ -118,8 +118,10 @@ def _read(item: BatchItem) -> CheckedImage | ScanRejected:
     try:
         with staging().open(item.staged, "rb") as f:
             data = f.read()
-        return read_image(data, max_bytes=settings.MAX_UPLOAD_BYTES, min_side=settings.MIN_IMAGE_SIDE,
-                          max_side=settings.MAX_IMAGE_SIDE, name=item.name)
+        checked = read_image(data, max_bytes=settings.MAX_UPLOAD_BYTES, min_side=settings.MIN_IMAGE_SIDE,
+                             max_side=settings.MAX_IMAGE_SIDE, name=item.name)
+        #  A file its scan adopts is written already: the chunk keeps its pixels, not its bytes too.
+        return checked.dropped_bytes() if scan_file_name(item, checked.extension) == item.staged else checked
     except ScanRejected as exc:
         return exc
     except (OSError, ValueError):

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import threading
 import warnings
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
@@ -46,6 +48,16 @@ class CheckedImage:
     #  DICOM only: the pseudonymous patient key and the technical attributes kept.
     patient_key: str = ""
     metadata: dict = field(default_factory=dict)
+    size: int = -1  # of `data` as checked; kept when a caller lets go of the bytes (dropped_bytes)
+
+    def __post_init__(self):
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.data))
+
+    def dropped_bytes(self) -> CheckedImage:
+        """The same check without its bytes, for a caller whose file is stored already (a staged
+        batch file the scan adopts): a chunk of large images holds their pixels, not their files too."""
+        return replace(self, data=b"", size=self.size)
 
     @property
     def extension(self) -> str:
@@ -76,7 +88,8 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, nam
     #  What is stored and hashed is the file without its metadata: two uploads of one image that
     #  differ only in EXIF or text chunks are the same scan, and the stored file carries none.
     data = strip_image_metadata(data, fmt)
-    image = for_the_model(_decode(data))
+    with DECODING.hold(width * height):
+        image = for_the_model(_decode(data))
     return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
 
 
@@ -121,6 +134,30 @@ def _header_size(data: bytes) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise ScanRejected("corrupt_file", "The image is truncated or damaged and cannot be read.") from None
     return size
+
+
+class _PixelBudget:
+    """At most `limit` pixels being decoded and converted at once across threads: small images in
+    parallel, images at the cap one at a time (their transient working set is the large part)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int):
+        with self._free:
+            self._free.wait_for(lambda: self.used == 0 or self.used + pixels <= self.limit)
+            self.used += pixels
+        try:
+            yield
+        finally:
+            with self._free:
+                self.used -= pixels
+                self._free.notify_all()
+
+
+DECODING = _PixelBudget(4096 * 4096)
 
 
 def _decode(data: bytes) -> Image.Image:
