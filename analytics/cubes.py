@@ -32,7 +32,7 @@ DIMENSIONS = ("owner_id", "model_version", "label", "out_of_scope", "review", "r
 @dataclass(frozen=True)
 class Cube:
     name: str
-    grain: str  # "hour" or "day"
+    grain: str  # "hour", "day" or "month"
     dims: tuple[str, ...]
 
     @property
@@ -55,20 +55,30 @@ class Cube:
 
 
 _CLASS = ("model_version", "label", "out_of_scope", "review", "reviewed_label")
-#  In order of preference: the smallest first. Every figure is answered by the first cube that
-#  has the dimensions it needs (hour cubes also serve the edges of a day cube's date range).
+_TIMING = ("model_version", "label", "out_of_scope", "review", "ms_bin")
+GRAINS = ("hour", "day", "month")
+#  In order of preference: the smallest first. A figure reads the first cube of the coarsest grain
+#  that has the dimensions it needs for the whole months of its date range, then the first such cube
+#  of each finer grain for the days and hours at the edges.
 CUBES = [
+    Cube("month_class", "month", _CLASS),
+    Cube("day_usage", "day", ("owner_id",)),
+    Cube("hour_usage", "hour", ("owner_id",)),
     Cube("day_class", "day", _CLASS),
     Cube("hour_class", "hour", _CLASS),
     Cube("day_owner", "day", ("owner_id", *_CLASS)),
     Cube("hour_owner", "hour", ("owner_id", *_CLASS)),
+    Cube("month_conf", "month", (*_CLASS, "conf_pct")),
+    Cube("month_full", "month", ("owner_id", *_CLASS, "conf_pct")),
     Cube("day_conf", "day", (*_CLASS, "conf_pct")),
     Cube("hour_conf", "hour", (*_CLASS, "conf_pct")),
     Cube("day_full", "day", ("owner_id", *_CLASS, "conf_pct")),
     Cube("hour_full", "hour", ("owner_id", *_CLASS, "conf_pct")),
-    Cube("day_timing", "day", ("model_version", "label", "out_of_scope", "review", "ms_bin")),
-    Cube("day_timing_owner", "day", ("owner_id", "model_version", "label", "out_of_scope", "review", "ms_bin")),
-    Cube("hour_timing", "hour", ("owner_id", "model_version", "label", "out_of_scope", "review", "ms_bin")),
+    Cube("month_timing", "month", _TIMING),
+    Cube("month_timing_owner", "month", ("owner_id", *_TIMING)),
+    Cube("day_timing", "day", _TIMING),
+    Cube("day_timing_owner", "day", ("owner_id", *_TIMING)),
+    Cube("hour_timing", "hour", ("owner_id", *_TIMING)),
 ]
 BY_NAME = {c.name: c for c in CUBES}
 
@@ -88,6 +98,7 @@ def expressions(vendor: str, p: str = "p") -> dict[str, str]:
     return {
         "hour": f"date_trunc('hour', {p}.created, 'UTC')" if pg else f"strftime('%Y-%m-%d %H:00:00', {p}.created)",
         "day": f"date_trunc('day', {p}.created, 'UTC')" if pg else f"strftime('%Y-%m-%d 00:00:00', {p}.created)",
+        "month": f"date_trunc('month', {p}.created, 'UTC')" if pg else f"strftime('%Y-%m-01 00:00:00', {p}.created)",
         "owner_id": f"{p}.owner_id", "model_version": f"{p}.model_version", "label": f"{p}.label",
         "out_of_scope": f"{p}.out_of_scope",
         "conf_pct": _conf_pct(f"{p}.confidence"),
@@ -167,7 +178,7 @@ def _pg_function(name: str, body: list[str]) -> str:
             f"{statements}  RETURN NULL;\nEND $$;")
 
 
-def postgresql_install() -> list[str]:
+def postgresql_install(present: list[Cube]) -> list[str]:
     pg = "postgresql"
     events = {
         (PREDICTIONS, "INSERT"): lambda c: prediction_parts("new_rows p", 1),
@@ -180,7 +191,7 @@ def postgresql_install() -> list[str]:
     sql = []
     for (table, event), parts in events.items():
         name = f"analytics_{table.split('_')[1]}_{event.lower()}"
-        cubes = [c for c in CUBES if table == PREDICTIONS or _needs_reviews(c)]
+        cubes = [c for c in present if table == PREDICTIONS or _needs_reviews(c)]
         sql.append(_pg_function(name, [upsert(c, pg, parts(c)) for c in cubes]))
         refs = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
                 "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
@@ -202,7 +213,7 @@ def postgresql_uninstall() -> list[str]:
 
 #  --- SQLite: row triggers -------------------------------------------------------------------------
 
-def sqlite_install() -> list[str]:
+def sqlite_install(present: list[Cube]) -> list[str]:
     lite = "sqlite"
     events = {
         (PREDICTIONS, "INSERT"): lambda: prediction_parts(_row("NEW"), 1),
@@ -215,7 +226,7 @@ def sqlite_install() -> list[str]:
     sql = []
     for (table, event), parts in events.items():
         name = f"analytics_{table.split('_')[1]}_{event.lower()}"
-        cubes = [c for c in CUBES if table == PREDICTIONS or _needs_reviews(c)]
+        cubes = [c for c in present if table == PREDICTIONS or _needs_reviews(c)]
         body = "".join(f"  {upsert(c, lite, parts())};\n" for c in cubes)
         sql.append(f"DROP TRIGGER IF EXISTS {name}")
         sql.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN\n{body}END")
@@ -227,8 +238,11 @@ def sqlite_uninstall() -> list[str]:
             for t in (PREDICTIONS, REVIEWS) for e in ("insert", "delete", "update")]
 
 
-def install(vendor: str) -> list[str]:
-    return postgresql_install() if vendor == "postgresql" else sqlite_install()
+def install(vendor: str, present: list[Cube] | None = None) -> list[str]:
+    """The triggers' SQL for the cubes `present` (all by default; a migration passes those whose
+    tables exist at its point in history)."""
+    present = CUBES if present is None else present
+    return postgresql_install(present) if vendor == "postgresql" else sqlite_install(present)
 
 
 def uninstall(vendor: str) -> list[str]:
@@ -237,11 +251,11 @@ def uninstall(vendor: str) -> list[str]:
 
 #  --- building from rows ----------------------------------------------------------------------------
 
-def _parent(cube: Cube) -> Cube | None:
-    """The smallest cube already built (earlier in BUILD_ORDER) that this one can be summed from."""
-    for other in reversed(BUILD_ORDER[:BUILD_ORDER.index(cube)]):
-        finer = other.grain == "hour" or cube.grain == "day"
-        if finer and set(cube.dims) <= set(other.dims):
+def _parent(cube: Cube, order: list[Cube]) -> Cube | None:
+    """The smallest cube already built (earlier in `order`) that this one can be summed from."""
+    for other in reversed(order[:order.index(cube)]):
+        finer = GRAINS.index(other.grain) <= GRAINS.index(cube.grain)
+        if finer and set(cube.dims) <= set(other.dims) and other.timing == cube.timing:
             return other
     return None
 
@@ -257,8 +271,9 @@ def add_from_rows(cube: Cube, vendor: str) -> str:
 
 
 def add_from_parent(cube: Cube, parent: Cube, vendor: str) -> str:
+    lite = {"day": "strftime('%Y-%m-%d 00:00:00', bucket)", "month": "strftime('%Y-%m-01 00:00:00', bucket)"}
     bucket = "bucket" if parent.grain == cube.grain else (
-        "date_trunc('day', bucket, 'UTC')" if vendor == "postgresql" else "strftime('%Y-%m-%d 00:00:00', bucket)")
+        f"date_trunc('{cube.grain}', bucket, 'UTC')" if vendor == "postgresql" else lite[cube.grain])
     keys = ", ".join(("bucket", *cube.dims))
     sums = ", ".join(f"SUM({m})" for m in cube.measures)
     cols = ", ".join(("bucket", *cube.dims, *cube.measures))
@@ -268,11 +283,12 @@ def add_from_parent(cube: Cube, parent: Cube, vendor: str) -> str:
             f"GROUP BY {keys} HAVING SUM(n) <> 0 ORDER BY {keys} ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}")
 
 
-def build_steps(vendor: str) -> list[tuple[Cube, str]]:
-    """(cube, SQL) in order: every cube emptied and filled again from the rows."""
+def build_steps(vendor: str, present: list[Cube] | None = None) -> list[tuple[Cube, str]]:
+    """(cube, SQL) in order: every cube (of those `present`) emptied and filled again from the rows."""
+    order = [c for c in BUILD_ORDER if present is None or c in present]
     steps = []
-    for cube in BUILD_ORDER:
-        parent = _parent(cube)
+    for cube in order:
+        parent = _parent(cube, order)
         steps.append((cube, f"DELETE FROM {cube.table}"))
         steps.append((cube, add_from_parent(cube, parent, vendor) if parent else add_from_rows(cube, vendor)))
     return steps

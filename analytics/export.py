@@ -76,12 +76,13 @@ ORDERS = {"created": ("created", "id"), "-created": ("-created", "-id"), "label"
 
 
 def columns_for(viewer) -> list[tuple[str, str]]:
-    """The analytics export's columns: owner only for administrators, no patient reference for researchers."""
+    """The analytics export's columns: owner only for administrators, no patient reference or file name for researchers."""
     hidden = set()
     if not access.shows_users(viewer):
         hidden.add("owner")
     if not access.shows_patient_ref(viewer):
-        hidden.add("patient_ref")
+        #  A file's name is often its patient's (issue 12): researchers get neither.
+        hidden.update({"patient_ref", "original_name"})
     return [(name, field) for name, field in FIELDS if name not in hidden]
 
 

@@ -5,6 +5,7 @@ middle, then interpolated as percentile_cont does: within 0.005), inference time
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
@@ -83,13 +84,14 @@ def summary(scope: Scope, low_pct: int, exact_span: bool = False) -> dict:
 
 
 def _span(scope: Scope, rows: list[dict]):
-    """The first and last prediction's exact time: the rows of the first and last bucket only."""
+    """The first and last prediction's exact time: each one index read of the rows, from the start of
+    the first and the last bucket."""
     if not rows:
         return None, None
     first, last = min(r["first"] for r in rows), max(r["last"] for r in rows)
     preds = predictions(scope)
-    found_first = preds.filter(created__gte=first, created__lt=first + timedelta(days=1)).order_by("created")
-    found_last = preds.filter(created__gte=last, created__lt=last + timedelta(days=1)).order_by("-created")
+    found_first = preds.filter(created__gte=first).order_by("created")
+    found_last = preds.filter(created__gte=last).order_by("-created")
     return (found_first.values_list("created", flat=True).first(),
             found_last.values_list("created", flat=True).first())
 
@@ -135,10 +137,12 @@ def _fill(slots: dict[date, dict], period: str) -> list[dict]:
 
 
 def inference_by_version(scope: Scope) -> list[dict]:
-    """Per model version, in order of first use: predictions, the first and last day used (UTC) and
-    the inference time's p50 and p95 (ms) from the log-scale bins."""
+    """Per model version, in order of first use: predictions, the first and last month used (UTC) and
+    the inference time's p50 and p95 (ms) from the log-scale bins. A minimum confidence does not
+    narrow these: how long the model took does not depend on how sure it was, and the rollups of
+    times have no confidence bins (the chart says so)."""
     versions: dict[str, dict] = {}
-    for r in grouped(scope, ("model_version", "ms_bin"), timing=True, span=True):
+    for r in grouped(replace(scope, min_pct=None), ("model_version", "ms_bin"), timing=True, span=True):
         v = versions.setdefault(r["model_version"], {"model_version": r["model_version"], "count": 0, "bins": {},
                                                      "first": r["first"], "last": r["last"]})
         v["count"] += r["n"]

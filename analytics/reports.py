@@ -39,7 +39,7 @@ def dashboard(scope: Scope, viewer, period: str) -> dict:
         charts.confidence_chart(seen["histogram"]),
         charts.timeline_chart(slots, period),
         charts.out_of_scope_chart(slots, totals, period),
-        charts.inference_chart(versions),
+        charts.inference_chart(versions, scope.min_pct),
     ]
     staff = access.shows_users(viewer)
     usage = queries.usage(scope, names=staff)

@@ -85,11 +85,6 @@ def _is_utc(tz: tzinfo) -> bool:
     return getattr(tz, "key", None) in ("UTC", "Etc/UTC") or tz is UTC
 
 
-def _ceil_day(t: datetime) -> datetime:
-    d = t.replace(hour=0)
-    return d if d == t else d + DAY
-
-
 #  --- reading the rollups ---------------------------------------------------------------------------
 
 def _period(period: str | None, tz: tzinfo):
@@ -106,31 +101,46 @@ def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> lis
     if scope.q or scope.scans is not None or scope.headline_label or not whole:
         return None
     fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
-    hours = [c for c in fits if c.grain == "hour"]
-    if not hours:
+    #  Per day in a zone other than UTC: hours only; per day or week in UTC: days and hours.
+    usable = ("hour",) if period and not _is_utc(scope.tz) else ("hour", "day") if period else cubes.GRAINS
+    best = {g: next((c for c in fits if c.grain == g), None) for g in usable}
+    grains = [g for g in reversed(cubes.GRAINS) if best.get(g)]
+    if "hour" not in grains:
         return None
-    bounds = Q()
-    if scope.start:
-        bounds &= Q(bucket__gte=scope.start)
-    if scope.end:
-        bounds &= Q(bucket__lt=scope.end)
-    first = fits[0]
-    if first.grain == "hour" or (period and not _is_utc(scope.tz)):
-        return [(ROLLUPS[hours[0].name], bounds)]
-    lo = _ceil_day(scope.start) if scope.start else None
-    hi = scope.end.replace(hour=0) if scope.end else None
-    if lo and hi and lo >= hi:
-        return [(ROLLUPS[hours[0].name], bounds)]
-    inner = Q(**({"bucket__gte": lo} if lo else {})) & Q(**({"bucket__lt": hi} if hi else {}))
-    plan = [(ROLLUPS[first.name], inner)]
-    edges = Q(pk__in=[])
-    if lo and lo != scope.start:
-        edges |= Q(bucket__gte=scope.start, bucket__lt=lo)
-    if hi and hi != scope.end:
-        edges |= Q(bucket__gte=hi, bucket__lt=scope.end)
-    if len(edges):
-        plan.append((ROLLUPS[hours[0].name], edges))
-    return plan
+    where: dict[str, Q] = {}
+    for grain, lo, hi in _split(scope.start, scope.end, grains):
+        bounds = Q(**({"bucket__gte": lo} if lo else {}), **({"bucket__lt": hi} if hi else {}))
+        where[grain] = where[grain] | bounds if grain in where else bounds
+    return [(ROLLUPS[best[g].name], q) for g, q in where.items()]
+
+
+def _floor(t: datetime, grain: str) -> datetime:
+    return t.replace(day=1, hour=0) if grain == "month" else t.replace(hour=0) if grain == "day" else t
+
+
+def _ceil(t: datetime, grain: str) -> datetime:
+    f = _floor(t, grain)
+    if f == t:
+        return t
+    return (f + timedelta(days=32)).replace(day=1) if grain == "month" else f + DAY
+
+
+def _split(lo: datetime | None, hi: datetime | None, grains: list[str]) -> list[tuple[str, datetime | None, datetime | None]]:
+    """[lo, hi) (either end open) as (grain, from, to) pieces: whole months, then whole days, then hours
+    at the edges, each of the coarsest grain available (`grains`, coarsest first)."""
+    grain = grains[0]
+    if grain == "hour":
+        return [(grain, lo, hi)]
+    a = _ceil(lo, grain) if lo else None
+    b = _floor(hi, grain) if hi else None
+    if a and b and a >= b:
+        return _split(lo, hi, grains[1:])
+    out = [(grain, a, b)]
+    if lo and a != lo:
+        out += _split(lo, a, grains[1:])
+    if hi and b != hi:
+        out += _split(b, hi, grains[1:])
+    return out
 
 
 def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timing: bool = False,

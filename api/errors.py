@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -14,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from scans.intake.errors import InferenceFailed, ScanRejected, http_status
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_S = 5  # a database outage: when a client should try again (the Retry-After header)
 
 
 class ApiError(exceptions.APIException):
@@ -44,10 +46,16 @@ def exception_handler(exc, context):
         exc = ApiError(413, "request_too_large", "The request body is too large.")
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = ApiError(400, "too_many_fields", str(exc))
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        log.warning("the database is unavailable: %s", type(exc).__name__)
+        exc = ApiError(503, "database_unavailable", "The database is unavailable for a moment; nothing was "
+                                                    f"changed. Try again in {RETRY_AFTER_S} seconds.")
     if isinstance(exc, ApiError):
         response = Response(error_body(exc.code, exc.message, exc.field), status=exc.status_code)
         if exc.status_code == 401:
             response["WWW-Authenticate"] = "Token"
+        if exc.code == "database_unavailable":
+            response["Retry-After"] = str(RETRY_AFTER_S)
         return response
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -98,10 +106,13 @@ _MEANING = {
     403: "Your role does not allow this.",
     404: "No such object, or it is not yours to see.",
     405: "Method not allowed.",
+    409: "Not ready yet, or nothing could be stored (see `error.message`).",
     413: "The file or the request is too large.",
     415: "Unsupported file format or content type.",
+    422: "The image is out of scope and was not assessed (code `out_of_scope`, the reason in the message).",
     429: "Too many requests; see Retry-After.",
-    503: "The model could not analyse the image; nothing was stored.",
+    503: "The model could not analyse the image, or the database is unavailable for a moment (code "
+         "`database_unavailable`, with Retry-After); nothing was stored.",
 }
 
 
@@ -109,4 +120,4 @@ def errors(*codes: int, public: bool = False) -> dict:
     """OpenAPI responses for these error statuses, plus those every authenticated call can give."""
     common = () if public else (status.HTTP_401_UNAUTHORIZED,)
     return {c: OpenApiResponse(ErrorSerializer, description=_MEANING[c])
-            for c in sorted({*codes, *common, 405, 429})}
+            for c in sorted({*codes, *common, 405, 429, 503})}

@@ -64,6 +64,7 @@ if DEVTOOLS:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "scans.intake.uploads.RequestSizeLimitMiddleware",  # a body too large for its route, before it is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -302,7 +303,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-#  A prediction below this confidence (per cent) counts as low-confidence in the statistics.
+#  A prediction below this confidence (per cent) counts as low-confidence in the statistics, and a
+#  suspected tumour below it comes first in the reviewers' worklist (scans.reviews).
 ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
 if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
     raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
@@ -340,9 +342,36 @@ BATCH_CHUNK = env_int("BATCH_CHUNK", 64, minimum=1)  # items per task: one forwa
 BATCH_ZIP_MAX_MEMBERS = env_int("BATCH_ZIP_MAX_MEMBERS", 2000, minimum=1)
 BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1)
 BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
+#  Recovery without restarts (scans.batches.tasks.sweep): every BATCH_SWEEP_S seconds a worker, or the
+#  web process's batch thread when idle, sends again the pending items whose work was lost (a broker or
+#  database fault, a killed process), BATCH_RETRY_S after they were last sent, doubling each attempt; an
+#  item a process began BATCH_MAX_ATTEMPTS times without finishing fails instead of looping.
+BATCH_SWEEP_S = env_int("BATCH_SWEEP_S", 15, minimum=1)
+BATCH_RETRY_S = env_int("BATCH_RETRY_S", 30, minimum=1)
+BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3, minimum=1)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
 FILE_UPLOAD_HANDLERS = ["scans.intake.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
+
+#  DICOM network intake and results (scans/studies/; README "Studies from a PACS").
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "NEUROLENS")
+DICOM_HOST = env_str("DICOM_HOST", "0.0.0.0")
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)
+DICOM_ALLOWED_AES = env_list("DICOM_ALLOWED_AES", [])  # empty: any calling AE title
+DICOM_SERIES_IDLE_S = env_int("DICOM_SERIES_IDLE_S", 30, minimum=1)
+DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study that arrives over the network
+#  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
+DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")
+DICOM_RESULTS_STOW_URL = env_str("DICOM_RESULTS_STOW_URL", "")
+#  The key that encrypts the original UIDs and patient module (Fernet, urlsafe base64 of 32 bytes);
+#  derived from SECRET_KEY when unset, which PRODUCTION refuses.
+DICOM_ORIGINALS_KEY = env_str("DICOM_ORIGINALS_KEY", "")
+if PRODUCTION and not DICOM_ORIGINALS_KEY:
+    raise ImproperlyConfigured("PRODUCTION=1 needs DICOM_ORIGINALS_KEY (python -c 'from cryptography.fernet "
+                               "import Fernet; print(Fernet.generate_key().decode())')")
+STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
+#  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
+LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

@@ -8,6 +8,8 @@ urlpatterns = [
     path("health", pages.health, name="health"),
     path("model/", pages.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
+    path("studies/", include("scans.study_urls")),
+    path("dicomweb/", include("api.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
     path("api/v1/analytics/", include("analytics.api")),

@@ -51,14 +51,11 @@ def to_model_mode(img: Image.Image) -> Image.Image:
     """
     img = ImageOps.exif_transpose(img) if img.format in ("JPEG", "TIFF", "WEBP") else img
     if img.mode in HIGH_BIT_MODES:
-        arr = np.asarray(img, dtype=np.float32)
-        lo, hi = np.percentile(arr, (0.5, 99.5))
-        if hi <= lo:
-            hi = lo + 1.0
-        arr = np.clip((arr - lo) * (255.0 / (hi - lo)), 0, 255)
-        return Image.fromarray(np.round(arr).astype(np.uint8), "L")
+        return _window(np.asarray(img))
     if img.mode == "P":
         img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA") and img.getextrema()[-1][0] == 255:
+        return img.convert("RGB")  # opaque: compositing over black would change nothing
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
@@ -66,6 +63,19 @@ def to_model_mode(img: Image.Image) -> Image.Image:
     if img.mode == "1":
         return img.convert("L")
     return img if img.mode in ("L", "RGB") else img.convert("RGB")
+
+
+def _window(arr: np.ndarray, rows: int = 256) -> Image.Image:
+    """More than eight bits a sample to "L", windowed to the 0.5-99.5 percentile range: converted a
+    band of rows at a time, so a large image never exists whole as floats."""
+    lo, hi = np.percentile(arr, (0.5, 99.5))
+    if hi <= lo:
+        hi = lo + 1.0
+    out = np.empty(arr.shape, np.uint8)
+    for start in range(0, arr.shape[0], rows):
+        band = arr[start:start + rows].astype(np.float32)
+        out[start:start + rows] = np.round(np.clip((band - lo) * (255.0 / (hi - lo)), 0, 255))
+    return Image.fromarray(out, "L")
 
 
 def to_grayscale_uint8(img: Image.Image) -> Image.Image:

@@ -60,13 +60,16 @@ def stored_scans(user, sha256s: Iterable[str]) -> dict[str, Scan]:
     return {s.sha256: s for s in scans}
 
 
-def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult]:
-    """One forward pass over the images; InferenceFailed if the model cannot give every result."""
+def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult | InferenceFailed]:
+    """One forward pass over the images: each image's result, or InferenceFailed in its place. If the
+    pass fails, each image is tried alone, so that one bad image fails only itself, not its pass."""
     try:
         return get_classifier().classify([c.image for c in images], heatmaps=heatmaps)
-    except Exception as exc:
-        log.exception("inference failed for %d images", len(images))
-        raise InferenceFailed("The model could not analyse this image; please try again.") from exc
+    except Exception:
+        log.exception("inference failed for a pass of %d images", len(images))
+    if len(images) == 1:
+        return [InferenceFailed("The model could not analyse this image; please try again.")]
+    return [r for c in images for r in classify([c], heatmaps=heatmaps)]
 
 
 def store(user, new: list[NewScan], detail: str = "") -> list[Scan]:
@@ -100,7 +103,7 @@ def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", no
         format=checked.format,
         width=checked.width,
         height=checked.height,
-        size_bytes=len(checked.data),
+        size_bytes=checked.size,
         #  For DICOM the pseudonymous key, so that one patient's files group together.
         patient_ref=(checked.patient_key if is_dicom and checked.patient_key else clean_reference(patient_ref)),
         note=note.strip(),

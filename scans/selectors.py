@@ -1,5 +1,5 @@
 """Every visibility-filtered read: the one place that decides who sees which scans, patients,
-predictions and batches. A missing object and someone else's give the same 404."""
+predictions, batches and studies. A missing object and someone else's give the same 404."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, QuerySet, Subquery, V
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from scans.models import BatchJob, Patient, Prediction, Review, Scan
+from scans.models import BatchJob, Patient, Prediction, Review, Scan, Series, Slice, Study
 from scans.permissions import sees_all_scans
 
 
@@ -74,3 +74,31 @@ def get_batch_for_user(user, pk: int) -> BatchJob:
         return visible_batches(user).get(pk=pk)
     except BatchJob.DoesNotExist:
         raise Http404("No such batch") from None
+
+
+def visible_studies(user) -> QuerySet[Study]:
+    """Studies from a PACS (scans/studies): the scans' rule, owners theirs, reviewers and staff all."""
+    pseudonym = Patient.objects.filter(owner__isnull=True, reference=OuterRef("patient_ref")).values("public_id")
+    studies = Study.objects.select_related("owner").annotate(patient_public_id=Subquery(pseudonym[:1]))
+    return studies if sees_all_scans(user) else studies.filter(owner=user)
+
+
+def get_study_for_user(user, pk: int) -> Study:
+    try:
+        return visible_studies(user).get(pk=pk)
+    except Study.DoesNotExist:
+        raise Http404("No such study") from None
+
+
+def get_series_for_user(user, pk: int) -> Series:
+    try:
+        return Series.objects.select_related("study").get(pk=pk, study__in=visible_studies(user))
+    except Series.DoesNotExist:
+        raise Http404("No such series") from None
+
+
+def get_slice_for_user(user, pk: int) -> Slice:
+    try:
+        return Slice.objects.get(pk=pk, series__study__in=visible_studies(user))
+    except Slice.DoesNotExist:
+        raise Http404("No such slice") from None

@@ -90,14 +90,13 @@ def _submit(user, uploaded_files: list[UploadedFile], *, heatmaps: bool, detail:
         if isinstance(c, CheckedImage) and c.sha256 not in known:
             fresh.setdefault(c.sha256, (c, f.name or "upload"))
     created: dict[str, Scan] = {}
-    failure = None
+    failed: dict[str, InferenceFailed] = {}
     if fresh:
-        try:
-            results = classify([c for c, _ in fresh.values()], heatmaps=heatmaps)
-        except InferenceFailed as exc:
-            failure = exc
-        else:
-            new = [NewScan(c, r, name, "", patient_ref, note) for (c, name), r in zip(fresh.values(), results)]
+        results = classify([c for c, _ in fresh.values()], heatmaps=heatmaps)
+        failed = {c.sha256: r for (c, _), r in zip(fresh.values(), results) if isinstance(r, InferenceFailed)}
+        new = [NewScan(c, r, name, "", patient_ref, note)
+               for (c, name), r in zip(fresh.values(), results) if not isinstance(r, InferenceFailed)]
+        if new:
             created = _store_new(user, new, detail)
             if len(created) < len(new):  # lost a race to a simultaneous upload of the same file
                 known.update(stored_scans(user, [n.checked.sha256 for n in new if n.checked.sha256 not in created]))
@@ -112,7 +111,7 @@ def _submit(user, uploaded_files: list[UploadedFile], *, heatmaps: bool, detail:
         elif c.sha256 in created or c.sha256 in known:  # uploaded before, or earlier in this request
             outcomes.append(Submission(created.get(c.sha256) or known[c.sha256], created=False))
         else:
-            outcomes.append(failure or InferenceFailed("The model could not analyse this image; please try again."))
+            outcomes.append(failed.get(c.sha256) or InferenceFailed("The model could not analyse this image; please try again."))
     return outcomes
 
 

@@ -9,10 +9,13 @@ from analytics import cubes
 
 
 def install(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for sql in cubes.install(vendor):
+    """Triggers for the rollup tables that exist at this point of the migrations, then those filled."""
+    connection = schema_editor.connection
+    tables = set(connection.introspection.table_names())
+    present = [c for c in cubes.CUBES if c.table in tables]
+    for sql in cubes.install(connection.vendor, present):
         schema_editor.execute(sql, params=None)
-    for _, sql in cubes.build_steps(vendor):
+    for _, sql in cubes.build_steps(connection.vendor, present):
         schema_editor.execute(sql, params=None)
 
 

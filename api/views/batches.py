@@ -37,7 +37,8 @@ class BatchSerializer(serializers.ModelSerializer):
     def get_progress(self, batch) -> dict:
         p = progress(batch)
         return {"total": p.total, "done": p.done, "failed": p.failed, "skipped": p.skipped, "pending": p.pending,
-                "percent": p.percent, "images_per_s": p.rate, "eta_s": p.eta_s, "finished": p.finished}
+                "percent": p.percent, "images_per_s": p.rate, "eta_s": p.eta_s, "finished": p.finished,
+                "waiting": p.waiting, "retry_in_s": p.retry_in_s}
 
     def get_url(self, batch) -> str:
         return self.context["request"].build_absolute_uri(reverse("api:batch", args=[batch.pk]))

@@ -11,12 +11,11 @@ from rest_framework.response import Response
 from analytics import export, reports
 from analytics.scope import Scope, predictions
 from api.errors import errors
-from api.filters import FILTER_PARAMETERS, filtered_scans
+from api.filters import FILTER_PARAMETERS, history_form
 from api.serializers import ProbabilitiesSerializer
 from audit.models import AuditEvent
 from audit.trail import record
 from scans import permissions
-from scans.forms import HistoryFilterForm
 
 CountsSerializer = inline_serializer("LabelCounts", {
     name: serializers.IntegerField() for name in ProbabilitiesSerializer().fields})
@@ -37,12 +36,11 @@ StatisticsSerializer = inline_serializer("Statistics", {
 
 def request_scope(request) -> tuple[Scope, str]:
     """The caller's visible predictions under the history filters (a 400 for a bad one), and the order."""
-    filtered_scans(request)  # a 400 for a blank or bad filter
-    form = HistoryFilterForm(request.query_params)
-    form.is_valid()
+    form = history_form(request)  # a 400 for a blank or bad filter
     v = {k: val for k, val in form.cleaned_data.items() if val not in (None, "")}
     owner = None if permissions.sees_all_scans(request.user) else request.user.pk
-    scope = Scope(owner=owner, label=v.get("label"), review=v.get("review"), min_pct=v.get("min_confidence"),
+    #  `label` as on the history: the class each scan stands at (its reviewer's once reviewed).
+    scope = Scope(owner=owner, headline_label=v.get("label"), review=v.get("review"), min_pct=v.get("min_confidence"),
                   out_of_scope={"yes": True, "no": False}.get(v.get("out_of_scope")), q=v.get("q"),
                   tz=timezone.get_current_timezone())
     return scope.with_dates(v.get("date_from"), v.get("date_to")), v.get("sort") or "-created"
@@ -57,14 +55,22 @@ def statistics_view(request):
 
 
 COLUMNS = [name for name, _ in export.FIELDS]
+_null_for_oos = "null for an out-of-scope image (not assessed)"
 ExportRows = inline_serializer("ExportRow", {
     "prediction_id": serializers.IntegerField(), "scan_id": serializers.IntegerField(),
     "created": serializers.DateTimeField(), "owner": serializers.CharField(),
     "original_name": serializers.CharField(), "patient_ref": serializers.CharField(),
-    "label": serializers.CharField(), "confidence": serializers.FloatField(),
-    **{f"prob_{c}": serializers.FloatField() for c in ProbabilitiesSerializer().fields},
+    "label": serializers.ChoiceField(choices=list(ProbabilitiesSerializer().fields), allow_null=True, help_text=f"The model's class; {_null_for_oos}."),
+    "confidence": serializers.FloatField(allow_null=True, help_text=f"0 to 1; {_null_for_oos}."),
+    **{f"prob_{c}": serializers.FloatField(allow_null=True) for c in ProbabilitiesSerializer().fields},
     "out_of_scope": serializers.BooleanField(), "out_of_scope_reason": serializers.CharField(),
     "model_version": serializers.CharField(), "inference_ms": serializers.FloatField(),
+    "review_status": serializers.ChoiceField(choices=["unreviewed", "confirmed", "corrected", "not_assessable"]),
+    "reviewed_label": serializers.CharField(help_text="The reviewer's class; empty when unreviewed or not assessable."),
+    "review_reason": serializers.CharField(help_text="Why not assessable: wrong_modality, poor_quality, not_brain, "
+                                                     "other; else empty."),
+    "effective_label": serializers.CharField(help_text="The class the scan stands at: the reviewer's once reviewed, "
+                                                       "else the model's; empty when there is none."),
 }, many=True)
 
 

@@ -83,7 +83,8 @@ class ScanDetail(APIView):
         return Response(ScanSerializer(scan, context={"request": request}).data)
 
     @extend_schema(tags=TAG, summary="Delete a scan, its image and its result",
-                   description="Only the owner or an administrator may delete.",
+                   description="Only the owner or an administrator may delete. A reviewed scan needs a `reason` (query "
+                               "parameter), which the audit trail keeps.",
                    responses={204: OpenApiResponse(description="Deleted."), **errors(403, 404)})
     def delete(self, request, pk: int):
         scan = selectors.get_scan_for_user(request.user, pk)
@@ -108,13 +109,16 @@ class ScanImage(APIView):
 
 @extend_schema(tags=TAG, summary="Heat map of the regions behind the prediction",
                description="A class-activation map of the predicted class, coloured and laid over the image, "
-                           "as a PNG the size of the image. Computed on request.",
+                           "as a PNG the size of the image. Computed on request. An out-of-scope image was not "
+                           "assessed and has none: 404 with code `out_of_scope`.",
                responses={(200, "image/png"): OpenApiTypes.BINARY, **errors(404, 503)})
 class ScanHeatmap(APIView):
     throttle_classes = [UserThrottle, UploadThrottle]
 
     def get(self, request, pk: int):
         scan = selectors.get_scan_for_user(request.user, pk)
+        if not scan.prediction.shows_class:
+            raise ApiError(404, "out_of_scope", "This image is out of scope and was not assessed: it has no heat map.")
         return png_response(heatmap_png(scan))
 
 

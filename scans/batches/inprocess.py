@@ -7,6 +7,8 @@ themselves, applied here; each job closes its database connection when done.
 
 Work queued here lives only in memory: a web process that dies leaves its items pending, and the
 next one to start queues them again (scans.batches.tasks.resume_unfinished; a second copy is harmless).
+Work lost while the process lives (a database fault) is sent again by the sweep the thread runs
+whenever it has been idle for `idle_every` seconds (scans.batches.tasks.sweep).
 """
 
 from __future__ import annotations
@@ -57,9 +59,19 @@ def wait(timeout: float = 600.0) -> bool:
     return True
 
 
+#  What the thread does each time it has waited `idle_every` seconds with nothing to do (the
+#  recovery sweep, set by scans.batches.tasks: this module sits below it).
+idle_job = None
+idle_every = 15.0
+
+
 def _run() -> None:
     while True:
-        fn, args = _jobs.get()
+        try:
+            fn, args = _jobs.get(timeout=idle_every)
+        except queue.Empty:
+            _idle()
+            continue
         try:
             close_old_connections()
             fn(*args)
@@ -69,3 +81,15 @@ def _run() -> None:
         finally:
             connections.close_all()
             _jobs.task_done()
+
+
+def _idle() -> None:
+    if idle_job is None:
+        return
+    try:
+        close_old_connections()
+        idle_job()
+    except Exception:
+        log.exception("the batch sweep failed; it runs again in %s s", idle_every)  # a database still down
+    finally:
+        connections.close_all()

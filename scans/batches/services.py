@@ -33,6 +33,7 @@ from scans.models import BatchItem, BatchJob
 
 log = logging.getLogger(__name__)
 STAGING_THREADS = 4  # writing files is mostly waiting on the file system (or object storage)
+STAGING_BYTES = 48 * 1024 * 1024  # file bytes held while they are staged, at most (with the one being read)
 
 
 def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> BatchJob:
@@ -44,12 +45,14 @@ def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> B
     keep_names: set[int] = set()  # positions of files uploaded as themselves, not from an archive
     try:
         with ThreadPoolExecutor(STAGING_THREADS) as pool:
-            writing: deque = deque()  # bounded: a ZIP's members are read one at a time, and so held
+            #  Bounded, in files and in bytes: a ZIP's members are read one at a time, and so held.
+            writing: deque = deque()
             for member in _members(files, keep_names):
-                writing.append(pool.submit(_stage, member, folder, len(items) + len(writing), names))
-                if len(writing) > 4 * STAGING_THREADS:
-                    items.append(writing.popleft().result())
-            items.extend(f.result() for f in writing)
+                writing.append((pool.submit(_stage, member, folder, len(items) + len(writing), names),
+                                len(member.data)))
+                while len(writing) > 4 * STAGING_THREADS or sum(n for _, n in writing) > STAGING_BYTES:
+                    items.append(writing.popleft()[0].result())
+            items.extend(f.result() for f, _ in writing)
         queued = sum(i.status == BatchItem.PENDING for i in items)
         if not items:
             raise ScanRejected("no_files", "Choose one or more images or a ZIP archive.")

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.files.storage import storages
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from scans.models import BatchItem, BatchJob
+
+STALLED_S = 20  # seconds without an item settled, items pending: the page says it is waiting and retrying
 
 
 def staging():
@@ -26,6 +28,10 @@ class Progress:
     rate: float | None  # items settled per second so far
     eta_s: float | None
     finished: bool
+    #  Nothing settled for a while with items pending (a broker or database fault, a process that
+    #  died): the sweep sends them again by itself, in about `retry_in_s` seconds.
+    waiting: bool = False
+    retry_in_s: float | None = None
 
     @property
     def settled(self) -> int:
@@ -46,7 +52,14 @@ def progress(batch: BatchJob) -> Progress:
     elapsed = (last - batch.created).total_seconds() if last else 0
     rate = (done + failed) / elapsed if elapsed > 0 and done + failed else None
     eta = pending / rate if rate and pending else (0.0 if not pending else None)
-    return Progress(sum(counts.values()), done, failed, skipped, pending, rate, eta, batch.finished is not None)
+    waiting, retry_in = False, None
+    if pending and batch.finished is None:
+        now = timezone.now()
+        waiting = (now - (last or batch.created)).total_seconds() > STALLED_S
+        retry_at = batch.items.filter(status=BatchItem.PENDING).aggregate(t=Min("retry_at"))["t"]
+        retry_in = max(0.0, (retry_at - now).total_seconds()) if retry_at else 0.0
+    return Progress(sum(counts.values()), done, failed, skipped, pending, rate, eta, batch.finished is not None,
+                    waiting, retry_in)
 
 
 def finish_if_settled(batch_id: int) -> bool:

@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from scans.batches.state import finish_if_settled, staging
@@ -37,6 +38,7 @@ THREADS = 2  # decoding and file writes; the forward pass already uses every cor
 
 def settle_items(item_ids: list[int]) -> int:
     """Classify and store the pending items among `item_ids` (one batch); return how many this call settled."""
+    given_up = _begin_attempt(item_ids)
     written: list[str] = []
     try:
         with transaction.atomic():
@@ -50,6 +52,8 @@ def settle_items(item_ids: list[int]) -> int:
             Scan._meta.get_field("image").storage.delete(name)
         raise
     if not items:
+        if given_up:
+            finish_if_settled(given_up)
         return 0
     staged = [i.staged for i in items if i.staged]  # those the scans did not adopt
     with ThreadPoolExecutor(THREADS) as pool:
@@ -57,6 +61,23 @@ def settle_items(item_ids: list[int]) -> int:
     BatchItem.objects.filter(pk__in=[i.pk for i in items]).update(staged="")
     finish_if_settled(items[0].batch_id)
     return len(items)
+
+
+def _begin_attempt(item_ids: list[int]) -> int | None:
+    """Count this attempt on the pending items, committed before the work starts, so that a process
+    killed during it (for memory, say) has counted too; an item begun BATCH_MAX_ATTEMPTS times fails
+    instead of taking the next process down again. Returns the batch of such items, if any."""
+    with transaction.atomic():
+        pending = BatchItem.objects.filter(pk__in=list(BatchItem.objects.select_for_update(skip_locked=True)
+                                                       .filter(pk__in=item_ids, status=BatchItem.PENDING)
+                                                       .values_list("pk", flat=True)))
+        spent = pending.filter(attempts__gte=settings.BATCH_MAX_ATTEMPTS)
+        batch = spent.values_list("batch_id", flat=True).first()
+        spent.update(status=BatchItem.FAILED, error_code="gave_up", settled=timezone.now(),
+                     error_message=f"Processing this file stopped {settings.BATCH_MAX_ATTEMPTS} times; "
+                                   "NeuroLens gave up on it. Upload it again on its own.")
+        pending.filter(status=BatchItem.PENDING).update(attempts=F("attempts") + 1)
+    return batch
 
 
 def scan_file_name(item: BatchItem, extension: str) -> str:
@@ -97,8 +118,10 @@ def _read(item: BatchItem) -> CheckedImage | ScanRejected:
     try:
         with staging().open(item.staged, "rb") as f:
             data = f.read()
-        return read_image(data, max_bytes=settings.MAX_UPLOAD_BYTES, min_side=settings.MIN_IMAGE_SIDE,
-                          max_side=settings.MAX_IMAGE_SIDE, name=item.name)
+        checked = read_image(data, max_bytes=settings.MAX_UPLOAD_BYTES, min_side=settings.MIN_IMAGE_SIDE,
+                             max_side=settings.MAX_IMAGE_SIDE, name=item.name)
+        #  A file its scan adopts is written already: the chunk keeps its pixels, not its bytes too.
+        return checked.dropped_bytes() if scan_file_name(item, checked.extension) == item.staged else checked
     except ScanRejected as exc:
         return exc
     except (OSError, ValueError):
@@ -110,17 +133,18 @@ def _classify(batch, first: dict[str, BatchItem], checked: dict, pool, written: 
     if not first:
         return {}
     images = [checked[item.pk] for item in first.values()]
-    try:
-        results = classify(images, heatmaps=settings.BATCH_HEATMAPS)
-    except InferenceFailed:
-        log.warning("batch %s: %d items left without a result", batch.pk, len(images))
+    results = classify(images, heatmaps=settings.BATCH_HEATMAPS)
+    #  An image the model failed on is left without a scan (it fails below); the others go on.
+    made = [(item, c, r) for item, c, r in zip(first.values(), images, results) if not isinstance(r, InferenceFailed)]
+    if len(made) < len(images):
+        log.warning("batch %s: %d items left without a result", batch.pk, len(images) - len(made))
+    if not made:
         return {}
-    new = [NewScan(c, r, item.name, scan_file_name(item, c.extension))
-           for item, c, r in zip(first.values(), images, results)]
-    fresh = [(n.file_name, n.checked.data) for item, n in zip(first.values(), new) if n.file_name != item.staged]
+    new = [NewScan(c, r, item.name, scan_file_name(item, c.extension)) for item, c, r in made]
+    fresh = [(n.file_name, n.checked.data) for (item, _, _), n in zip(made, new) if n.file_name != item.staged]
     written.extend(name for name, _ in fresh)
     list(pool.map(_write, [name for name, _ in fresh], [data for _, data in fresh]))
-    for item, n in zip(first.values(), new):
+    for (item, _, _), n in zip(made, new):
         if n.file_name == item.staged:
             item.staged = ""  # adopted: the scan's now, in this same transaction
     return {s.sha256: s for s in store(batch.owner, new, f"batch {batch.pk}")}

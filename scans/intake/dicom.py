@@ -65,7 +65,7 @@ warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force: bool = False) -> DicomImage:
     ds, key = _parse_and_deidentify(data, secret, force)
     try:
-        _check(ds, min_side, max_side)
+        check_image(ds, min_side, max_side)
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         frame = frames // 2
         pixels = _decode_frame(ds, frame if frames > 1 else None)
@@ -111,9 +111,7 @@ def staged_upload(data: bytes, name: str, secret: str, sniffed: str | None) -> t
     if not (is_dicom or name.lower().endswith(".dcm")):
         return data, "file"
     ds, key = _parse_and_deidentify(data, secret, force=not is_dicom)
-    ds.PatientIdentityRemoved = "YES"
-    if key:
-        ds.PatientID, ds.DeidentificationMethod = key, _seal(key, secret)
+    seal_for_staging(ds, key, secret)
     buf = io.BytesIO()
     try:
         ds.save_as(buf, enforce_file_format=True)
@@ -129,11 +127,21 @@ def dicom_description(ds: pydicom.Dataset) -> str:
     return f"{modality}, instance {int(float(instance))}" if instance not in (None, "") else modality
 
 
+def seal_for_staging(ds: pydicom.Dataset, key: str, secret: str) -> None:
+    """Mark a de-identified data set for staging: its Patient ID becomes the key, sealed with the
+    secret, so that read_dicom takes it as the key (and nobody can forge one). Also used by the
+    DICOM network intake (scans/studies), which stages each received slice this way."""
+    ds.PatientIdentityRemoved = "YES"
+    if key:
+        ds.PatientID, ds.DeidentificationMethod = key, _seal(key, secret)
+
+
 def _seal(key: str, secret: str) -> str:
     return "NeuroLens " + hmac.new(secret.encode(), f"staged:{key}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def _check(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
+def check_image(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
+    """Refuse what NeuroLens cannot read: another modality, burned-in text, no pixels, a bad size."""
     modality = str(ds.get("Modality", "") or "").strip()
     if modality != "MR":
         shown = modality or "of no stated modality"

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+import threading
 import warnings
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
@@ -20,6 +23,7 @@ from scans.intake.errors import ScanRejected
 from scans.intake.limits import check_size
 
 ACCEPTED = {"JPEG": ".jpg", "PNG": ".png"}
+MODEL_SIDE = 1024  # the most pixels a side a checked image keeps for the model (see for_the_model)
 #  Formats recognised by their first bytes, so that a known-but-unsupported file gets a
 #  specific message even where Pillow cannot open it.
 _MAGIC = [
@@ -44,6 +48,16 @@ class CheckedImage:
     #  DICOM only: the pseudonymous patient key and the technical attributes kept.
     patient_key: str = ""
     metadata: dict = field(default_factory=dict)
+    size: int = -1  # of `data` as checked; kept when a caller lets go of the bytes (dropped_bytes)
+
+    def __post_init__(self):
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.data))
+
+    def dropped_bytes(self) -> CheckedImage:
+        """The same check without its bytes, for a caller whose file is stored already (a staged
+        batch file the scan adopts): a chunk of large images holds their pixels, not their files too."""
+        return replace(self, data=b"", size=self.size)
 
     @property
     def extension(self) -> str:
@@ -74,8 +88,19 @@ def read_image(data: bytes, *, max_bytes: int, min_side: int, max_side: int, nam
     #  What is stored and hashed is the file without its metadata: two uploads of one image that
     #  differ only in EXIF or text chunks are the same scan, and the stored file carries none.
     data = strip_image_metadata(data, fmt)
-    image = to_model_mode(_decode(data))
+    with DECODING.hold(width * height):
+        image = for_the_model(_decode(data))
     return CheckedImage(data, image, fmt, width, height, hashlib.sha256(data).hexdigest())
+
+
+def for_the_model(image: Image.Image) -> Image.Image:
+    """What a checked image keeps until it is classified: "L" or "RGB" (ml.preprocess.to_model_mode),
+    box-reduced by a whole factor to at most MODEL_SIDE pixels a side. The model sees 160 px, and its
+    resize box-reduces by a whole factor first too, so the tensor hardly moves; what moves is what a
+    batch chunk holds: a few megabytes an image, not the tens a large decoded image takes."""
+    image = to_model_mode(image)
+    factor = math.ceil(max(image.size) / MODEL_SIDE)
+    return image.reduce(factor) if factor > 1 else image
 
 
 def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
@@ -84,7 +109,7 @@ def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
     buf = io.BytesIO()
     dicom.image.save(buf, "PNG")
     png = buf.getvalue()
-    return CheckedImage(png, dicom.image, "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
+    return CheckedImage(png, for_the_model(dicom.image), "DICOM", *dicom.image.size, hashlib.sha256(png).hexdigest(),
                         dicom.patient_key, dicom.metadata)
 
 
@@ -109,6 +134,30 @@ def _header_size(data: bytes) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise ScanRejected("corrupt_file", "The image is truncated or damaged and cannot be read.") from None
     return size
+
+
+class _PixelBudget:
+    """At most `limit` pixels being decoded and converted at once across threads: small images in
+    parallel, images at the cap one at a time (their transient working set is the large part)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int):
+        with self._free:
+            self._free.wait_for(lambda: self.used == 0 or self.used + pixels <= self.limit)
+            self.used += pixels
+        try:
+            yield
+        finally:
+            with self._free:
+                self.used -= pixels
+                self._free.notify_all()
+
+
+DECODING = _PixelBudget(4096 * 4096)
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -14,8 +14,54 @@ import tempfile
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from django.http import HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 
 REQUEST_MEMORY_BYTES = 64 * 1024 * 1024
+FORM_OVERHEAD = 1024 * 1024  # the multipart framing and the form's other fields
+
+
+def request_limit(url_name: str) -> int:
+    """The largest request body a route takes: one file, a batch, or a form without files."""
+    if url_name in ("scans:upload", "api:scans", "api:legacy-predict"):
+        return settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD
+    if url_name in ("scans:batch-new", "api:batches"):
+        return max(settings.BATCH_ZIP_MAX_UNPACKED_MB * 1024 * 1024, settings.MAX_UPLOAD_BYTES) + FORM_OVERHEAD
+    if url_name == "api:legacy-predict-batch":
+        return settings.API_BATCH_MAX_FILES * settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + FORM_OVERHEAD
+
+
+class RequestSizeLimitMiddleware:
+    """A body larger than its route takes is refused from its Content-Length, before a byte of it is
+    read (or spooled to disk): 413, in the API's error shape under /api/."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            try:
+                name = resolve(request.path_info).view_name
+            except Resolver404:
+                name = ""
+            limit = request_limit(name)
+            if length > limit:
+                return _too_large(request, limit)
+        return self.get_response(request)
+
+
+def _too_large(request, limit: int) -> HttpResponse:
+    message = f"The request is larger than the {limit // (1024 * 1024)} MB this page accepts; nothing was read."
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": {"code": "request_too_large", "message": message, "field": None}}, status=413)
+    response = HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+    response["Connection"] = "close"  # the body was not read: the connection cannot be reused
+    return response
 
 
 class SpooledUploadHandler(FileUploadHandler):

@@ -37,6 +37,11 @@ class BatchItem(models.Model):
     scan = models.ForeignKey("scans.Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     duplicate = models.BooleanField(default=False)
     settled = models.DateTimeField(null=True, blank=True)
+    #  Recovery (scans.batches.tasks.sweep): how many times a process began to settle the item (one
+    #  killed each time, e.g. for memory, gives up after BATCH_MAX_ATTEMPTS instead of looping), and
+    #  before when the periodic sweep leaves a pending item to the work already sent for it.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -44,6 +44,8 @@ def test_queries_per_page_stay_the_same_as_rows_grow(known, owner, colleague, pe
     client = client_for(request.getfixturevalue(persona))
     if zone:
         client.cookies["tz"] = zone
+    if name.startswith("analytics-") and "min_confidence" in filters:  # the API takes a fraction
+        filters = {**filters, "min_confidence": filters["min_confidence"] / 100}
     for _ in range(2):
         with django_assert_num_queries(EXPECTED[persona, name]):
             assert client.get(reverse(name), filters).status_code == 200

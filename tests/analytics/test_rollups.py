@@ -34,8 +34,10 @@ def expected(cube: cubes.Cube) -> Counter:
     for p in Prediction.objects.all():
         review = current.get(p.pk)
         bucket = p.created.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        if cube.grain == "day":
+        if cube.grain in ("day", "month"):
             bucket = bucket.replace(hour=0)
+        if cube.grain == "month":
+            bucket = bucket.replace(day=1)
         values = {"owner_id": p.owner_id, "model_version": p.model_version, "label": p.label,
                   "out_of_scope": p.out_of_scope, "review": review.status if review else "unreviewed",
                   "reviewed_label": review.label if review else "", "conf_pct": conf_pct(p.confidence),

@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 
 def assert_result_page(html: str, scan: Scan) -> None:
     p = scan.prediction
-    assert DISPLAY_NAMES[p.label] in html
-    assert html.count('data-testid="class-bar"') == 4
-    assert all(DISPLAY_NAMES[c] in html for c in CLASSES)
+    if p.out_of_scope:  # a result of its own: no class, no probabilities
+        assert "Not assessed: out of scope" in html and p.out_of_scope_reason in html
+        assert 'data-testid="class-bar"' not in html and not any(DISPLAY_NAMES[c] in html for c in CLASSES)
+    else:
+        assert DISPLAY_NAMES[p.label] in html
+        assert html.count('data-testid="class-bar"') == 4
+        assert all(DISPLAY_NAMES[c] in html for c in CLASSES)
     assert p.model_version in html
     assert "supports a decision; it is not a diagnosis" in html
     assert reverse("scans:image", args=[scan.pk]) in html
@@ -72,7 +76,8 @@ def test_it_warns_when_the_image_is_not_an_mri_slice(owner):
     p = Prediction.objects.get()
     assert p.out_of_scope and p.out_of_scope_reason
     html = response.content.decode()
-    assert "Out of scope." in html and p.out_of_scope_reason in html
+    assert "Not assessed: out of scope" in html and p.out_of_scope_reason in html
+    assert not any(DISPLAY_NAMES[c] in html for c in CLASSES) and "calibrated" not in html
 
 
 def test_it_shows_the_existing_result_for_the_same_file(owner, settings):
