@@ -117,7 +117,10 @@ def test_chartjs_comes_from_the_setting_with_its_integrity_hash(known, researche
 def test_the_statistics_page_shows_the_figures(known, staff):
     html = client_for(staff).get(reverse("analytics:statistics")).content.decode()
     assert '<dt class="col-sm-4">Predictions</dt><dd class="col-sm-8">6</dd>' in html
-    assert "Low confidence (below 60 %)" in html and 'data-testid="busiest-users"' in html
+    assert "Low confidence (below 60.0%)" in html and 'data-testid="busiest-users"' in html
+    #  One presentation: per cent with one decimal, 24-hour times (in the user's zone)
+    assert "<td>60.0%</td>" in html  # glioma: 3 of the 5 in-scope predictions
+    assert re.search(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d</time>", html) and "p.m." not in html and "a.m." not in html
 
 
 def test_the_charts_api_returns_the_same_charts(known, researcher):

@@ -35,7 +35,8 @@ def site(staff, owner):
     assert batch.status_code == 201, batch.content
     pages = {
         "upload": "/scans/new/", "history": "/scans/", "detail": f"/scans/{scan.pk}/",
-        "delete": f"/scans/{scan.pk}/delete", "patients": "/scans/patients/", "patient": "/scans/patients/PT-1",
+        "delete": f"/scans/{scan.pk}/delete", "patients": "/scans/patients/", "patient": f"/scans/patients/{scan.patient.public_id}/",
+        "worklist": "/scans/review/", "studies": "/studies/",
         "batch new": "/scans/batches/new", "batch": f"/scans/batches/{batch.json()['id']}/",
         "model": "/model/", "analytics": "/analytics/", "statistics": "/analytics/statistics/",
         "audit": "/audit/", "tokens": "/account/tokens/", "password change": "/accounts/password_change/",
