@@ -267,6 +267,7 @@ _API_TAGS = [
 ]
 SPECTACULAR_SETTINGS = {
     "TAGS": [{"name": name, "description": text} for name, text in _API_TAGS],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema_hooks.prototype_last"],
     "TITLE": "NeuroLens API",
     "DESCRIPTION": _API_QUICK_START,
     "VERSION": "1.0.0",

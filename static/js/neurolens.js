@@ -15,6 +15,9 @@
       root.dataset.bsTheme = root.dataset.bsTheme === "light" ? "dark" : "light";
       try { localStorage.setItem("neurolens-theme", root.dataset.bsTheme); } catch (e) { /* private mode */ }
       show();
+    });
+  }
+  show();
   document.addEventListener("neurolens:theme", show);  // the system's theme changed (theme.js)
 
   // After "Analyse" the result is swapped in below the form: bring it into view (on a phone it
@@ -25,9 +28,6 @@
     const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     target.scrollIntoView({behavior: reduce ? "auto" : "smooth", block: "start"});
   });
-    });
-  }
-  show();
 
   // A table wider than the screen scrolls inside its box: let keyboard users reach and scroll it.
   function scrollable(root) {

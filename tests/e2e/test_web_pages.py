@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from tests.api.conftest import token_client
+from tests.e2e.test_browser import sample_image
 from tests.e2e.web_support import (
     BROWSER_TEST,
     DESKTOP,
@@ -106,3 +107,40 @@ def test_the_api_docs_pages_load_under_the_policy(db, live_server):
             #  ReDoc's "powered by" logo comes from its own CDN: the policy blocks it, and nothing else.
             assert [v for v in violations(page) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v] == [], url
             page.context.close()
+
+
+def test_on_a_phone_the_result_is_brought_into_view_after_analyse(owner, live_server, tmp_path):
+    from playwright.sync_api import expect
+
+    image = sample_image(tmp_path)
+    cookie = session_cookie(owner)
+    with chromium() as browser:
+        page = new_page(browser, live_server.url, cookie, viewport=PHONE)
+        page.goto(live_server.url + "/scans/new/")
+        page.set_input_files("#id_image", str(image))
+        page.get_by_role("button", name="Analyse").click()
+        result = page.get_by_test_id("result")
+        expect(result).to_be_visible(timeout=30000)
+        page.wait_for_function("""() => {
+          const r = document.querySelector("[data-testid=result]").getBoundingClientRect();
+          return r.top >= 0 && r.top < window.innerHeight - 100;
+        }""", timeout=10000)
+        assert page.evaluate("window.scrollY") > 0
+        assert overflow(page)["scroll"] <= PHONE["width"]
+
+
+def test_the_theme_follows_the_system_until_the_user_chooses_one(owner, live_server):
+    cookie = session_cookie(owner)
+    with chromium() as browser:
+        page = new_page(browser, live_server.url, cookie, theme="light")
+        page.goto(live_server.url + "/scans/")
+        theme = "document.documentElement.dataset.bsTheme"
+        assert page.evaluate(theme) == "light"
+        page.emulate_media(color_scheme="dark")  # the system switches: the page follows
+        page.wait_for_function(f"{theme} === 'dark'")
+        page.get_by_role("button", name="Light theme").click()  # the user chooses
+        assert page.evaluate(theme) == "light"
+        page.emulate_media(color_scheme="dark")
+        page.reload()
+        assert page.evaluate(theme) == "light"  # the choice wins over the system from now on
+        assert page.get_by_role("button", name="Dark theme").get_attribute("aria-pressed") == "true"

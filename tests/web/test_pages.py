@@ -76,3 +76,18 @@ def test_an_account_without_a_role_is_told_what_it_lacks_and_whom_to_ask(outside
 def test_an_account_with_a_role_is_not_told_it_lacks_one(owner, staff):
     assert "no role yet" not in client_for(owner).get(reverse("scans:history")).content.decode()
     assert "no role yet" not in client_for(staff).get(reverse("scans:history")).content.decode()
+
+
+def test_pages_link_a_web_app_manifest_whose_icons_exist(owner):
+    import json
+
+    from django.conf import settings
+
+    page = client_for(owner).get(reverse("scans:upload")).content.decode()
+    assert '<link rel="manifest" href="/static/manifest.webmanifest">' in page
+    static = settings.BASE_DIR / "static"
+    manifest = json.loads((static / "manifest.webmanifest").read_text())
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    assert all((static / icon["src"]).is_file() for icon in manifest["icons"])
