@@ -39,6 +39,7 @@ from tests.privacy.phi import (
     planted_png,
     profile_keywords,
 )
+from tests.studies.series import stow
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the whole database is dumped, every table
 
@@ -150,3 +151,13 @@ def test_no_planted_value_survives_any_intake_path(owner, researcher, reviewer, 
     assert not any(FILE_MARK in s.original_name for s in scans if s.format == "DICOM")
     dicom = next(s for s in scans if s.format == "DICOM")
     assert SERIES_FREE_TEXT not in "".join(answers.values()) and "Sequence: T1 AX" in answers[f"pdf {dicom.pk}"]
+
+
+def test_no_planted_value_survives_the_pacs_intake(owner, settings, caplog):
+    """The PACS path (STOW-RS; the DIMSE listener shares its receive step): the same planted files."""
+    caplog.set_level(logging.DEBUG)
+    datasets = [pydicom.dcmread(io.BytesIO(planted_dicom(40 + i))) for i in range(3)]  # one series
+    response = stow(token_client(owner), datasets)
+    assert response.status_code == 200, response.content[:300]
+    for where, text in {**everything_stored(settings), "logs": caplog.text}.items():
+        assert found(text) == [], (where, [line for line in text.splitlines() if found(line)][:3])
