@@ -262,8 +262,8 @@ _API_TAGS = [
     ("analytics", "The dashboard's figures."),
     ("model", "The model: classes, version, card and validation figures."),
     ("service", "Is the service up?"),
-    ("prototype", "Kept for old clients of the prototype: the same results as /api/v1/ in the "
-                  "prototype's shapes. New code should use /api/v1/."),
+    ("prototype", ("Kept for old clients of the prototype: the same results as /api/v1/ in the "
+                   "prototype's shapes. New code should use /api/v1/.")),
 ]
 SPECTACULAR_SETTINGS = {
     "TAGS": [{"name": name, "description": text} for name, text in _API_TAGS],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ml.infer import CLASSES, DISPLAY_NAMES
 
-
 #  How each field of the card reads on the page: a label a person understands, and its unit.
 PCT, PCT_RANGE, COUNT, SECONDS, YES_NO, TEXT = "pct", "pct-range", "count", "seconds", "yes-no", "text"
 FIELDS = {

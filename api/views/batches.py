@@ -102,6 +102,7 @@ class BatchDetail(APIView):
                                                                                     **errors(404)})
     def get(self, request, pk: int):
         batch = selectors.get_batch_for_user(request.user, pk)
+        record(request.user, AuditEvent.VIEWED, batch, "API")
         return Response(BatchDetailSerializer(batch, context={"request": request}).data)
 
 
