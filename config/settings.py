@@ -184,16 +184,6 @@ HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)
 
-#  Throttle counts (and anything else cached) live where every process sees them: the database's
-#  nl_cache table (made by accounts' migration) by default, Redis with CACHE_URL=redis://host:6379/1.
-CACHE_URL = env_str("CACHE_URL", "")
-if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-elif CACHE_URL:
-    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address (or unset for the database), not {CACHE_URL!r}")
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "nl_cache"}}
-
 #  The API (api/): tokens, throttling, pagination. API_TOKEN_DAYS: a token's life (0: no expiry).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

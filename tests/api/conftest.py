@@ -6,14 +6,8 @@ from api.tokens import create_token
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles(request):
-    """Throttle counts live in the cache (a database table); each test that uses the database starts from none."""
-    marker = request.node.get_closest_marker("django_db")
-    if not (marker or {"db", "transactional_db"} & set(request.fixturenames)):
-        yield
-        return
-    transactional = "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction"))
-    request.getfixturevalue("transactional_db" if transactional else "db")
+def _fresh_throttles():
+    """Throttle counts live in the cache; each test starts from none."""
     cache.clear()
     yield
     cache.clear()
