@@ -29,6 +29,7 @@ from ml.metrics import classification_report, expected_calibration_error, fit_te
 from ml.nonmri import generated, photographs
 from ml.preprocess import INPUT_SIZE, PIPELINE, load_image, pixels_to_input, to_pixels
 from ml.scope import ScopeModel, image_stats
+from ml.train import recalibrate_batch_norm
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -41,24 +42,6 @@ def convert(net, out: Path) -> None:
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         out.write_bytes(converter.convert())
-
-
-def recalibrate_batch_norm(net, pixels: np.ndarray, batches: int = 60, seed: int = 0) -> None:
-    """Re-estimate every batch-norm layer's statistics on clean (unaugmented) training images.
-
-    Training ends with statistics of augmented batches; the served model sees clean ones.
-    Momentum 1 - 1/k on the k-th batch makes the result the plain mean over all batches.
-    """
-    import keras
-
-    bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    idx = np.random.default_rng(seed).permutation(len(pixels))
-    for k in range(1, batches + 1):
-        for layer in bns:
-            layer.momentum = 1.0 - 1.0 / k
-        net(pixels_to_input(pixels[idx[(k - 1) * 64:k * 64]]), training=True)
-    for layer in bns:
-        layer.momentum = 0.9
 
 
 def run_tflite(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     #  Keep recalibrated batch-norm statistics only where they do better on validation.
     before = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0].argmax(1)
     saved = net.get_weights()
-    recalibrate_batch_norm(net, pixels[~is_val])
+    recalibrate_batch_norm(net, pixels[~is_val], batches=60)
     after = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0].argmax(1)
     acc_before, acc_after = float((before == y[is_val]).mean()), float((after == y[is_val]).mean())
     bn_recalibrated = acc_after > acc_before
