@@ -202,18 +202,26 @@ def parse_args(argv):
     p.add_argument("--mix-prob", type=float, default=0.5, help="share of batches mixed (half mixup, half cutmix)")
     p.add_argument("--mix-alpha", type=float, default=0.4)
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay of the weights")
-    p.add_argument("--max-minutes", type=float, default=0,
+    p.add_argument("--max-minutes", type=float, default=None,
                    help="train for this many minutes of training time, the learning rate annealed over that "
-                        "time (counted across resumes; 0: --epochs x --steps decides)")
+                        "time (counted across resumes; 0: --epochs x --steps decides). With --resume it "
+                        "replaces the run's budget, which stretches the rest of the schedule")
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--resume", type=Path, help="continue this run folder from its checkpoint.npz")
     args = p.parse_args(argv)
     if args.resume:
+        budget = args.max_minutes
         saved = json.loads((args.resume / "config.json").read_text())
         for k, v in saved.items():
             setattr(args, k, Path(v) if k in ("data", "manifest", "out") else v)
         args.resume, args.out = Path(args.resume), Path(args.resume)
+        if budget is not None:
+            args.max_minutes = budget
+            saved["max_minutes"] = budget
+            (args.resume / "config.json").write_text(json.dumps(saved, indent=2))
+    elif args.max_minutes is None:
+        args.max_minutes = 0.0
     return args
 
 
