@@ -114,6 +114,7 @@ def measure(kind: str, files: list[str]) -> dict:
 def update_card(results: dict) -> None:
     from ml.card import write_markdown
     from ml.infer import MODEL_DIR
+    from ml.versions import record_card
 
     ours, proto = results["ours"], results.get("prototype")
 
@@ -134,8 +135,12 @@ def update_card(results: dict) -> None:
     path = MODEL_DIR / "card.json"
     card = json.loads(path.read_text())
     card["speed"] = speed
+    card["speed_compared"] = {v: {"p50_ms": round(r["p50_ms"], 2), "images_per_s_batch_64": round(r["images_per_s"]["64"]),
+                                  "cold_start_s": round(r["cold_start_s"], 2), "peak_rss_mb": round(r["peak_rss_mb"])}
+                              for v, r in results.get("compare", {}).items()}
     path.write_text(json.dumps(card, indent=2) + "\n")
     write_markdown(card, MODEL_DIR / "MODEL_CARD.md")
+    record_card(MODEL_DIR)
 
 
 def main(argv: list[str] | None = None) -> int:

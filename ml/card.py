@@ -24,6 +24,18 @@ def _verdict(m: dict, cal: dict) -> str:
             f"{say(second)}.")
 
 
+def _unseen(m: dict) -> str:
+    u = m.get("unseen_by_this_network")
+    if not u:
+        return ""
+    recall = ", ".join(f"{c} {u['recall'][c]:.3f}" for c in CLASSES)
+    return f"On {u['images']} of these images: accuracy {_pct(u['accuracy'])}, recall {recall}; {u['note']}.\n\n"
+
+
+def _keras(m: dict) -> str:
+    return f" (Keras float model before conversion: {_pct(m['keras_accuracy'])})" if "keras_accuracy" in m else ""
+
+
 def _weakest(m: dict) -> str:
     """The class with the lowest recall and where its misses go, read off the confusion matrix."""
     k = min(range(len(CLASSES)), key=lambda i: m["per_class"][CLASSES[i]]["recall"])
@@ -107,6 +119,9 @@ def write_markdown(card: dict, path: Path) -> None:
             for ph in phases) + ", the second a warm restart from the first's last weights."
     speed = card.get("speed")
     speed_md = "\n".join(f"| {k} | {v} |" for k, v in speed.items()) if speed else "Run `python -m ml.bench`."
+    for version, r in (card.get("speed_compared") or {}).items():
+        speed_md += (f"\n| {version}, same run: p50 / images/s at batch 64 / cold start / peak memory | "
+                     f"{r['p50_ms']} ms / {r['images_per_s_batch_64']} / {r['cold_start_s']} s / {r['peak_rss_mb']} MB |")
     derived = card.get("derived_from")
     derived_md = (f"\n**Derived from {derived['version']}**: {derived['change']}. The network file is the same as "
                   f"that version's; its own card stays in `ml/model/cards/`.\n" if derived else "")
@@ -138,8 +153,7 @@ groups was held back by the data's owners and never seen here.
 
 ## Validation (group-disjoint; the served LiteRT model)
 Accuracy **{_pct(m['accuracy'])}**, macro precision {m['macro_precision']:.3f}, macro recall
-{m['macro_recall']:.3f}, macro F1 **{m['macro_f1']:.3f}** (Keras float model before conversion:
-{_pct(m['keras_accuracy'])}).
+{m['macro_recall']:.3f}, macro F1 **{m['macro_f1']:.3f}**{_keras(m)}.
 
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -151,7 +165,7 @@ Confusion matrix (rows: true class, columns: predicted, in the order {', '.join(
 |---|---|---|---|---|
 {confusion}
 
-{_collections(m)}{_tta(m)}Batch-norm statistics {"were" if tr.get("batch_norm_recalibrated") else "were not"} re-estimated on clean training images after
+{_unseen(m)}{_collections(m)}{_tta(m)}Batch-norm statistics {"were" if tr.get("batch_norm_recalibrated") else "were not"} re-estimated on clean training images after
 training (validation accuracy before: {_pct(tr.get("val_accuracy_before_recalibration", m["accuracy"]))}).
 
 Wrong answers: {m.get('wrong', '?')}, of which {m.get('wrong_above_0_9', '?')} with a calibrated confidence above 0.9.

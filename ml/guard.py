@@ -31,19 +31,46 @@ def colourfulness(img: Image.Image) -> float:
     if img.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         return 0.0
     thumb = img.copy()
-    thumb.draft("RGB", (64, 64)) if img.format == "JPEG" else None
     thumb.thumbnail((32, 32))
     rgb = np.asarray(thumb.convert("RGB"), np.int16)
     return float((rgb.max(-1) - rgb.min(-1)).mean())
 
 
 def picture_measures(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """(n, HIST_BINS + 4): histogram of the uint8 model input, near-black share, mean, spread, colour."""
-    flat = pixels.reshape(len(pixels), -1)
+    """(n, N_MEASURES) plain measurements of the uint8 model input (and the original's colour).
+
+    A 16-bin histogram, the near-black share, mean and spread; on a 32 px thumbnail, how alike
+    the picture is to its mirror images (a slice of a head is close to symmetric about one axis),
+    the mean brightness in six rings around its centre of brightness, how far that centre is
+    from the middle, and how busy its edges are; and the log of the colourfulness.
+    """
+    n, size = len(pixels), pixels.shape[1]
+    flat = pixels.reshape(n, -1)
     hist = np.stack([np.bincount(row >> 4, minlength=HIST_BINS) for row in flat]) / flat.shape[1]
     dark = (flat < 12).mean(1)
-    return np.column_stack([hist, dark, flat.mean(1) / 255, flat.std(1) / 255,
+    k = size // 32
+    thumb = pixels[:, :k * 32, :k * 32].reshape(n, 32, k, 32, k).mean((2, 4)) / 255
+    centred = thumb - thumb.mean((1, 2), keepdims=True)
+    norm = (centred**2).sum((1, 2)) + 1e-6
+    mirror = np.stack([(centred * centred[:, :, ::-1]).sum((1, 2)) / norm,
+                       (centred * centred[:, ::-1, :]).sum((1, 2)) / norm], 1)
+    mirror = np.sort(mirror, 1)  # slices come in any orientation: keep the better and the worse axis
+    yy, xx = np.mgrid[:32, :32] + 0.5
+    mass = thumb.sum((1, 2)) + 1e-6
+    cy, cx = (thumb * yy).sum((1, 2)) / mass, (thumb * xx).sum((1, 2)) / mass
+    radius = np.hypot(yy[None] - cy[:, None, None], xx[None] - cx[:, None, None]) / 16
+    ring = np.minimum((radius * 4).astype(int), 5)  # 6 rings of a quarter of the half-width each
+    mean = thumb.mean((1, 2)) + 1e-3
+    rings = np.stack([(thumb * (ring == r)).sum((1, 2)) / np.maximum((ring == r).sum((1, 2)), 1) / mean
+                      for r in range(6)], 1)
+    offset = np.hypot(cy - 16, cx - 16) / 16
+    edges = (np.abs(np.diff(thumb, axis=1)).mean((1, 2)) + np.abs(np.diff(thumb, axis=2)).mean((1, 2))) / (
+        thumb.std((1, 2)) + 0.02)
+    return np.column_stack([hist, dark, flat.mean(1) / 255, flat.std(1) / 255, mirror, rings, offset, edges,
                             np.log1p(np.asarray(colour, np.float64))]).astype(np.float32)
+
+
+N_MEASURES = HIST_BINS + 14
 
 
 def guard_inputs(pooled: np.ndarray, pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:

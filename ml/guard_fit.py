@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ml import guard as guard_module
 from ml.data import CACHE_DIR, DEFAULT_DATA, MANIFEST, collection_of, load_pixels, read_manifest
-from ml.guard import Guard, colourfulness, fit_guard, guard_inputs, picture_measures
+from ml.guard import Guard, colourfulness, fit_guard, guard_inputs
 from ml.negatives import SOURCES, make
 from ml.preprocess import load_image, to_pixels
 
@@ -31,60 +32,78 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 MRI_FLAG_QUANTILE = 0.998  # the threshold lets through this share of held-out training slices
 
 
-def pooled_features(model_path: Path, pixels: np.ndarray) -> np.ndarray:
-    from ml.export import run_tflite
-
-    return run_tflite(model_path, pixels)[1]
-
-
-def negative_set(seed: int, scale: float = 1.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """source -> (uint8 model inputs, colourfulness) for one draw of every source."""
-    out = {}
-    for name, (_, n) in SOURCES.items():
-        images = make(name, max(8, int(n * scale)), seed=seed)
-        if not images:
-            continue
-        out[name] = (np.stack([to_pixels(im) for im in images]), np.array([colourfulness(im) for im in images]))
-    return out
-
-
-def inputs_key(model_path: Path, examples, with_split: bool = True) -> str:
-    """Names what the guard learns from: the model file, the negatives' and guard's code, the split."""
+def _digest(*parts: bytes) -> str:
     import hashlib
 
-    from ml import guard, negatives
-
-    parts = [model_path.read_bytes(), Path(negatives.__file__).read_bytes()]
-    if with_split:
-        parts.append(Path(guard.__file__).read_bytes())
-        parts.append("|".join(f"{e.path}:{e.split}" for e in examples).encode())
-    else:  # the features: they depend on how the picture measures are computed, not on the rest of ml.guard
-        parts.append(inspect.getsource(guard.picture_measures).encode() + inspect.getsource(guard.guard_inputs).encode())
-        parts.append("|".join(e.path for e in examples).encode())
     return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
 
 
+def _cached(name: str, key: str, make):
+    """``make()`` (a dict of arrays), kept under .cache/ by ``key``."""
+    path = CACHE_DIR / f"guard-{name}-{key}.npz"
+    if path.exists():
+        z = np.load(path)
+        return {k: z[k] for k in z.files}
+    out = make()
+    CACHE_DIR.mkdir(exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def pooled_features(model_path: Path, pixels: np.ndarray) -> np.ndarray:
+    """The model's pooled last feature maps for uint8 inputs (cached by model file and pixels)."""
+    from ml.export import run_tflite
+
+    key = _digest(model_path.read_bytes(), pixels.tobytes())
+    return _cached("pooled", key, lambda: {"pooled": run_tflite(model_path, pixels)[1]})["pooled"]
+
+
+def negative_set(seed: int, scale: float = 1.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """source -> (uint8 model inputs, colourfulness) for one draw of every source (cached by the code)."""
+    from ml import negatives
+
+    def make_all():
+        out = {}
+        for name, (_, n) in SOURCES.items():
+            images = make(name, max(8, int(n * scale)), seed=seed)
+            if images:
+                out[f"{name}:pixels"] = np.stack([to_pixels(im) for im in images])
+                out[f"{name}:colour"] = np.array([colourfulness(im) for im in images])
+        return out
+
+    key = _digest(Path(negatives.__file__).read_bytes(), inspect.getsource(colourfulness).encode(),
+                  f"{seed}:{scale}".encode())
+    z = _cached("negatives", key, make_all)
+    names = [k.split(":")[0] for k in z if k.endswith(":pixels")]
+    return {s: (z[f"{s}:pixels"], z[f"{s}:colour"]) for s in names}
+
+
 def all_features(model_path: Path, data: Path, examples) -> tuple[np.ndarray, dict, dict]:
-    """Guard inputs of every slice, of every source's training draw and of a fresh draw;
-    cached under .cache/ by the model file, the negatives' code and the files."""
-    key = inputs_key(model_path, examples, with_split=False)
-    cache = CACHE_DIR / f"guard-features-{key}.npz"
-    if cache.exists():
-        z = np.load(cache)
-        split = {k: {n.split(":", 1)[1]: z[n] for n in z.files if n.startswith(k + ":")} for k in ("neg", "fresh")}
-        return z["mri"], split["neg"], split["fresh"]
+    """Guard inputs of every slice, of every source's training draw and of a fresh draw."""
     pixels = load_pixels(data, examples, progress=False)
-    with ThreadPoolExecutor(4) as pool:
-        colour = np.array(list(pool.map(lambda e: colourfulness(load_image(data / e.path)), examples)))
+
+    def colours():
+        with ThreadPoolExecutor(4) as pool:
+            return {"colour": np.array(list(pool.map(lambda e: colourfulness(load_image(data / e.path)), examples)))}
+
+    key = _digest("|".join(e.path for e in examples).encode(), inspect.getsource(colourfulness).encode())
+    colour = _cached("colour", key, colours)["colour"]
     mri_x = guard_inputs(pooled_features(model_path, pixels), pixels, colour)
 
     def features(draw):
         return {s: guard_inputs(pooled_features(model_path, px), px, c) for s, (px, c) in draw.items()}
 
-    neg, fresh = features(negative_set(seed=0)), features(negative_set(seed=1, scale=0.5))
-    CACHE_DIR.mkdir(exist_ok=True)
-    np.savez(cache, mri=mri_x, **{f"neg:{k}": v for k, v in neg.items()}, **{f"fresh:{k}": v for k, v in fresh.items()})
-    return mri_x, neg, fresh
+    return mri_x, features(negative_set(seed=0)), features(negative_set(seed=1, scale=0.5))
+
+
+def inputs_key(model_path: Path, examples) -> str:
+    """Names what a fitted guard depends on: the model file, the code of the guard, of the
+    negatives and of this module, and the split."""
+    from ml import negatives
+
+    return _digest(model_path.read_bytes(), Path(negatives.__file__).read_bytes(),
+                   Path(guard_module.__file__).read_bytes(), Path(__file__).read_bytes(),
+                   "|".join(f"{e.path}:{e.split}" for e in examples).encode())
 
 
 def varied_slices(pixels: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -126,19 +145,10 @@ def varied_slices(pixels: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def varied_features(model_path: Path, pixels: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Guard inputs of one varied copy of each slice in ``rows`` (cached like ``all_features``)."""
-    import hashlib
-
-    key = hashlib.sha256(model_path.read_bytes() + inspect.getsource(varied_slices).encode()
-                         + inspect.getsource(picture_measures).encode() + rows.tobytes()).hexdigest()[:16]
-    cache = CACHE_DIR / f"guard-varied-{key}.npy"
-    if cache.exists():
-        return np.load(cache)
-    varied = varied_slices(pixels[rows])
-    x = guard_inputs(pooled_features(model_path, varied), varied, np.zeros(len(varied)))
-    CACHE_DIR.mkdir(exist_ok=True)
-    np.save(cache, x)
-    return x
+    """Guard inputs of one varied copy of each slice in ``rows`` (the copies cached by the code)."""
+    key = _digest(inspect.getsource(varied_slices).encode(), rows.tobytes())
+    varied = _cached("varied", key, lambda: {"pixels": varied_slices(pixels[rows])})["pixels"]
+    return guard_inputs(pooled_features(model_path, varied), varied, np.zeros(len(varied)))
 
 
 def weights_for(y: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -226,7 +236,8 @@ def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = 3
     fresh_rate = {s: round(float((guard.score(v) > threshold).mean()), 4) for s, v in fresh.items()}
     report = {
         "method": f"learned guard: a one-hidden-layer network ({hidden} units) on the model's pooled features "
-                  "and a 16-bin histogram, near-black share, mean, spread and colourfulness of the picture; "
+                  "and plain measures of the picture (16-bin histogram, near-black share, mean, spread, mirror "
+                  "symmetry, brightness in rings around its centre, edge density, colourfulness); "
                   f"trained on {len(train_rows)} training-split MRI slices and {len(neg_x)} non-MRI pictures of "
                   f"{len(sources)} kinds (training slices each also once varied: contrast curve, gray background, "
                   "lower resolution, blur, noise, turn, zoom); threshold at the "

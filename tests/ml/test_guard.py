@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.guard import COLOUR_FACT, Guard, colourfulness
+from ml.guard import COLOUR_FACT, N_MEASURES, Guard, colourfulness
 from ml.negatives import SOURCES, make
 from ml.preprocess import load_image
 from ml.versions import MODEL_DIR
@@ -84,7 +84,7 @@ def test_a_blank_picture_is_refused_by_the_plain_check():
     guard = Guard.load(MODEL_DIR / "guard.npz") if (MODEL_DIR / "guard.npz").exists() else None
     if guard is None:
         pytest.skip("the served model has no learned guard")
-    pooled = np.zeros((1, guard.mean.shape[0] - 20), np.float32)
+    pooled = np.zeros((1, guard.mean.shape[0] - N_MEASURES), np.float32)
     pixels = np.full((1, 160, 160), 90, np.uint8)
     assert guard.reasons(pooled, pixels, np.array([0.0])) == ["a blank, uniform picture"]
 
