@@ -45,15 +45,18 @@ serve: setup
 worker: setup
 	$(VENV)/bin/celery -A config worker -l info --concurrency $${WORKER_CONCURRENCY:-1}
 
-# Single upload under gunicorn, a 500-image batch in-process and with one Redis worker, memory.
+# Single upload under gunicorn, a 500-image batch in-process and with one Redis worker, memory
+# (devtools' bench_batch: installed with DEVTOOLS on, the default outside PRODUCTION).
 bench-batch: setup
 	$(PY) manage.py bench_batch
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts in .importlinter (layers, no loops; DEVELOPERS.md "Layers").
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # The model (ml/): training, export and the prototype comparison need TensorFlow, which only
 # requirements-ml.txt brings; evaluation and prediction run on the committed LiteRT model.

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from scans.models import Prediction
 from scans.permissions import CLINICIAN, RESEARCHER, REVIEWER, has_role
 
 
@@ -39,6 +36,6 @@ def usage_label(viewer, rank: int, name: str | None) -> str:
     return f"User {rank}"
 
 
-def visible_predictions(user) -> QuerySet[Prediction]:
-    preds = Prediction.objects.order_by()
-    return preds if sees_everything(user) else preds.filter(owner=user)
+def visible_owner(user) -> int | None:
+    """Whose predictions the user's analytics count: None for everyone's, else their own id."""
+    return None if sees_everything(user) else user.pk

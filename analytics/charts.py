@@ -75,15 +75,17 @@ def out_of_scope_chart(slots: list[dict], totals: dict, period: str) -> dict:
                   [period.capitalize(), "Out of scope", "Scans", "Rate"], rows, "" if slots else "No predictions.")
 
 
-def inference_chart(versions: list[dict]) -> dict:
+def inference_chart(versions: list[dict], min_confidence: int | None = None) -> dict:
     labels = [v["model_version"] for v in versions]
     datasets = [{"label": "p50 (ms)", "data": [v["p50_ms"] for v in versions], "backgroundColor": "#4dabf7"},
                 {"label": "p95 (ms)", "data": [v["p95_ms"] for v in versions], "backgroundColor": "#e8590c"}]
-    rows = [[v["model_version"], v["count"], v["p50_ms"], v["p95_ms"], f"{v['first']:%Y-%m-%d}", f"{v['last']:%Y-%m-%d}"]
+    rows = [[v["model_version"], v["count"], v["p50_ms"], v["p95_ms"], f"{v['first']:%Y-%m}", f"{v['last']:%Y-%m}"]
             for v in versions]
     summary = f"{len(versions)} model version(s) in use." if versions else ""
+    if versions and min_confidence is not None:
+        summary += f" Every confidence is counted here, not only {min_confidence} % and above."
     return _chart("inference", "Model versions and inference time", summary, _bar(labels, datasets),
-                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First", "Last"], rows,
+                  ["Model version", "Predictions", "p50 ms", "p95 ms", "First month (UTC)", "Last month (UTC)"], rows,
                   "" if versions else "No predictions.")
 
 
@@ -129,6 +131,8 @@ def agreement_chart(agreement: dict | None) -> dict:
     datasets = [{"label": f"Reviewer: {DISPLAY_NAMES[r]}", "data": [m[c][r] for c in CLASSES],
                  "backgroundColor": COLOURS[r]} for r in CLASSES]
     rows = [[DISPLAY_NAMES[c], *(m[c][r] for r in CLASSES)] for c in CLASSES]
-    summary = f"Reviewers agreed with the model on {agreement['agreed']} of {agreement['reviewed']} ({_pct(agreement['rate'])})."
+    summary = (f"Reviewers agreed with the model on {agreement['agreed']} of {agreement['reviewed']} in-scope scans "
+               f"({_pct(agreement['rate'])}). Not counted: {agreement['not_assessable']} marked not assessable, "
+               f"{agreement['out_of_scope_reviewed']} out of scope (no model class).")
     return _chart("agreement", "Model and reviewer agreement", summary, _bar(NAMES, datasets, stacked=True),
                   ["Model \\ reviewer", *NAMES], rows)

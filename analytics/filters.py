@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from analytics import access
-from scans.models import LABEL_CHOICES, Scan
+from analytics.scope import Scope
+from scans.forms import percent_field
+from scans.models import LABEL_CHOICES, Prediction, Review
 
 PERIODS = [("week", "Week"), ("day", "Day")]
+REVIEW_CHOICES = [("", "Any review status"), (Review.UNREVIEWED, "Unreviewed"), *Review.STATUS_CHOICES]
+SCOPE_CHOICES = [("", "In and out of scope"), ("no", "In scope only"), ("yes", "Out of scope only")]
 
 
 class AnalyticsFilterForm(forms.Form):
@@ -20,10 +22,9 @@ class AnalyticsFilterForm(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     label = forms.ChoiceField(label="Class", choices=[("", "All classes"), *LABEL_CHOICES], required=False)
     model_version = forms.CharField(label="Model version", max_length=64, required=False)
-    min_confidence = forms.IntegerField(
-        label="Min. confidence (%)", min_value=0, max_value=100, required=False,
-        widget=forms.NumberInput(attrs={"step": 5}),
-    )
+    min_confidence = percent_field()
+    review = forms.ChoiceField(label="Review", choices=REVIEW_CHOICES, required=False)
+    out_of_scope = forms.ChoiceField(label="Scope", choices=SCOPE_CHOICES, required=False)
     user = forms.ModelChoiceField(label="User", queryset=None, required=False, to_field_name="username",
                                   empty_label="All users")
     period = forms.ChoiceField(label="Timeline by", choices=PERIODS, required=False)
@@ -32,8 +33,8 @@ class AnalyticsFilterForm(forms.Form):
         super().__init__(data or None)
         self.viewer = viewer
         if access.shows_users(viewer):
-            has_scans = Exists(Scan.objects.filter(owner=OuterRef("pk")))
-            self.fields["user"].queryset = get_user_model().objects.filter(has_scans).order_by("username")
+            has_predictions = Exists(Prediction.objects.filter(owner=OuterRef("pk")))
+            self.fields["user"].queryset = get_user_model().objects.filter(has_predictions).order_by("username")
         else:
             del self.fields["user"]
 
@@ -49,28 +50,16 @@ class AnalyticsFilterForm(forms.Form):
     def timeline_period(self) -> str:
         return self.values.get("period", "week")
 
-    def filter(self, preds: QuerySet) -> QuerySet:
+    def scope(self) -> Scope:
+        """What the viewer may see, narrowed by the valid filters, with days in the viewer's zone."""
         v = self.values
-        #  Bounds as instants in the viewer's zone, so the index on created is used.
-        if "date_from" in v:
-            preds = preds.filter(created__gte=_start_of(v["date_from"]))
-        if "date_to" in v:
-            preds = preds.filter(created__lt=_start_of(v["date_to"] + timedelta(days=1)))
-        if "label" in v:
-            preds = preds.filter(label=v["label"])
-        if "model_version" in v:
-            preds = preds.filter(model_version=v["model_version"])
-        if "min_confidence" in v:
-            preds = preds.filter(confidence__gte=v["min_confidence"] / 100)
-        if "user" in v:
-            preds = preds.filter(owner=v["user"])
-        return preds
+        scope = Scope(owner=access.visible_owner(self.viewer), user=v["user"].pk if "user" in v else None,
+                      label=v.get("label"), model_version=v.get("model_version"), review=v.get("review"),
+                      out_of_scope={"yes": True, "no": False}.get(v.get("out_of_scope")),
+                      min_pct=v.get("min_confidence"), tz=timezone.get_current_timezone())
+        return scope.with_dates(v.get("date_from"), v.get("date_to"))
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def filtered_predictions(request) -> tuple[AnalyticsFilterForm, QuerySet]:
+def filtered(request) -> tuple[AnalyticsFilterForm, Scope]:
     form = AnalyticsFilterForm(request.GET, viewer=request.user)
-    return form, form.filter(access.visible_predictions(request.user))
+    return form, form.scope()

@@ -1,119 +1,126 @@
-"""Aggregates over a set of predictions, each one query done by the database (GROUP BY, date
-truncation, filtered counts, percentiles). Python only reshapes the few grouped rows."""
+"""Every analytics figure, from the grouped counts of analytics.scope (rollups; rows only where no
+rollup can answer). Counts, shares and means are exact; medians and percentiles come from bins,
+whose resolution the pages state: confidence in 1 %-wide bins (each value taken as its bin's
+middle, then interpolated as percentile_cont does: within 0.005), inference time in bins a factor 10**0.05 wide (p50/p95 within about 6 %)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, DateField, F, IntegerField, Max, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Floor, Least, TruncDate, TruncWeek
 
-from analytics.percentile import PercentileCont, native, percentile_by_offset
+from analytics import cubes
+from analytics.scope import Scope, grouped, percentile, predictions
 from ml.infer import CLASSES, DISPLAY_NAMES
-from scans.models import Review
 
+#  The one histogram: tenths of confidence (the last includes 100 %).
 HISTOGRAM_BINS = 10
 #  Users shown on their own in the usage figures (and as the busiest users); the rest are "others".
 USAGE_TOP = 10
-#  The reviewers' verdicts (issue 7): rows with `prediction`, `label` (the class the reviewer stands
-#  by) and `current` (the newest review of a scan); agreement() reads only these three fields.
+CONFIDENCE_RESOLUTION = 0.005
+MS_RESOLUTION = "6 %"
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
+def _mean(micro: int, n: int) -> float | None:
+    return round(micro / n / 1_000_000, 4) if n else None
 
 
-def _percentiles(preds: QuerySet, field: str, fractions: dict[str, float], group: str | None = None) -> dict:
-    """{name: value} (or {group value: {name: value}}) where the database has no percentile_cont."""
-    if group is None:
-        return {name: percentile_by_offset(preds, field, f) for name, f in fractions.items()}
-    keys = preds.values_list(group, flat=True).distinct()
-    return {k: _percentiles(preds.filter(**{group: k}), field, fractions) for k in keys}
+def _median(bins: dict[int, int]) -> float | None:
+    """A 1 % bin's middle (100 % is exactly 1), interpolated as percentile_cont does."""
+    found = percentile(bins, 0.5, lambda b: min((b + 0.5) / 100, 1.0))
+    return None if found is None else round(found, 4)
 
 
-def totals(preds: QuerySet, low: float) -> dict:
-    """Counts, shares and confidence summary; `low` is the low-confidence threshold (0-1)."""
-    aggs = {"total": Count("id"), "out_of_scope": Count("id", filter=Q(out_of_scope=True)),
-            "low_confidence": Count("id", filter=Q(confidence__lt=low)),
-            "mean_confidence": Avg("confidence"), "first": Min("created"), "last": Max("created")}
-    if native():
-        aggs["median_confidence"] = PercentileCont("confidence", 0.5)
-    row = preds.aggregate(**aggs)
-    if not native():
-        row["median_confidence"] = percentile_by_offset(preds, "confidence", 0.5)
-    n = row["total"]
-    return {**row, "mean_confidence": _round(row["mean_confidence"]),
-            "median_confidence": _round(row["median_confidence"]),
-            "out_of_scope_share": _share(row["out_of_scope"], n), "low_confidence_share": _share(row["low_confidence"], n)}
+def _ms(bins: dict[int, int], fraction: float) -> float | None:
+    """A log bin's middle on the log scale."""
+    found = percentile(bins, fraction, lambda b: 10 ** ((b + 0.5) / cubes.MS_BINS_PER_DECADE))
+    return None if found is None else round(found, 1)
 
 
-def class_stats(preds: QuerySet, low: float) -> list[dict]:
-    """One row per class, in the model's order, zeros included."""
-    #  Counting `confidence` rather than `id` lets PostgreSQL read (label, confidence, out_of_scope)
-    #  from the covering index alone.
-    aggs = {"count": Count("confidence"), "mean_confidence": Avg("confidence"),
-            "low_confidence": Count("confidence", filter=Q(confidence__lt=low)),
-            "out_of_scope": Count("confidence", filter=Q(out_of_scope=True))}
-    if native():
-        aggs["median_confidence"] = PercentileCont("confidence", 0.5)
-    rows = {r["label"]: r for r in preds.values("label").annotate(**aggs)}
-    if not native():
-        for label, p in _percentiles(preds, "confidence", {"median_confidence": 0.5}, "label").items():
-            rows[label].update(p)
-    total = sum(r["count"] for r in rows.values())
-    out = []
-    for label in CLASSES:
-        r = rows.get(label, {"count": 0, "mean_confidence": None, "median_confidence": None,
-                             "low_confidence": 0, "out_of_scope": 0})
-        out.append({"label": label, "name": DISPLAY_NAMES[label], "count": r["count"], "share": _share(r["count"], total),
-                    "mean_confidence": _round(r["mean_confidence"]), "median_confidence": _round(r["median_confidence"]),
-                    "low_confidence": r["low_confidence"], "low_confidence_share": _share(r["low_confidence"], r["count"]),
-                    "out_of_scope": r["out_of_scope"]})
-    return out
-
-
-def confidence_histogram(preds: QuerySet, bins: int = HISTOGRAM_BINS) -> dict[str, list[int]]:
-    """Per class, how many predictions fall in each 1/bins of confidence (the last bin includes 1.0)."""
-    counts = {label: [0] * bins for label in CLASSES}
-    for r in preds.values("label", bin=_bin(bins)).annotate(n=Count("id")):
-        counts[r["label"]][max(r["bin"], 0)] += r["n"]
-    return counts
-
-
-def overview(preds: QuerySet, period: str = "week", bins: int = HISTOGRAM_BINS) -> dict:
-    """The dashboard's counts in one pass: grouped by period, class and confidence bin, then folded
-    into class counts, histogram, timeline and totals (a few hundred grouped rows, not predictions)."""
-    rows = preds.values("label", start=_trunc(period), bin=_bin(bins)).annotate(
-        n=Count("id"), oos=Count("id", filter=Q(out_of_scope=True)), confidence_sum=Sum("confidence"))
-    hist = {label: [0] * bins for label in CLASSES}
-    slots: dict[date, dict] = {}
-    total = oos = 0
-    confidence_sum = 0.0
+def summary(scope: Scope, low_pct: int, exact_span: bool = False) -> dict:
+    """Totals, per-class figures and the confidence histogram, from one grouped query (class, scope,
+    confidence bin). Out-of-scope images are counted on their own (`out_of_scope`) and left out of
+    every class and confidence figure: the model gives them no class. `exact_span` finds the first
+    and last prediction's time (two short reads of the rows, within the first and last bucket);
+    otherwise first/last are left out."""
+    rows = grouped(scope, ("label", "out_of_scope", "conf_pct"), span=exact_span)
+    per = {c: {"n": 0, "micro": 0, "low": 0, "bins": {}} for c in CLASSES}
+    hist = {c: [0] * HISTOGRAM_BINS for c in CLASSES}
+    oos = 0
     for r in rows:
-        hist[r["label"]][max(r["bin"], 0)] += r["n"]
-        slot = slots.setdefault(r["start"], {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
-        slot["counts"][r["label"]] += r["n"]
-        slot["out_of_scope"] += r["oos"]
-        total, oos, confidence_sum = total + r["n"], oos + r["oos"], confidence_sum + r["confidence_sum"]
-    counts = {label: sum(hist[label]) for label in CLASSES}
-    return {"totals": {"total": total, "out_of_scope": oos, "out_of_scope_share": _share(oos, total),
-                       "mean_confidence": _round(confidence_sum / total) if total else None},
-            "classes": [{"label": c, "name": DISPLAY_NAMES[c], "count": counts[c], "share": _share(counts[c], total)}
-                        for c in CLASSES],
-            "histogram": hist, "timeline": _fill(slots, period)}
+        if r["out_of_scope"]:
+            oos += r["n"]
+            continue
+        s = per[r["label"]]
+        s["n"] += r["n"]
+        s["micro"] += r["conf_micro"]
+        s["low"] += r["n"] if r["conf_pct"] < low_pct else 0
+        s["bins"][r["conf_pct"]] = s["bins"].get(r["conf_pct"], 0) + r["n"]
+        hist[r["label"]][min(r["conf_pct"] * HISTOGRAM_BINS // 100, HISTOGRAM_BINS - 1)] += r["n"]
+    assessed = sum(s["n"] for s in per.values())
+    total = assessed + oos
+    every: dict[int, int] = {}
+    for s in per.values():
+        for b, n in s["bins"].items():
+            every[b] = every.get(b, 0) + n
+    low = sum(s["low"] for s in per.values())
+    body = {"total": total, "in_scope": assessed, "out_of_scope": oos, "out_of_scope_share": _share(oos, total),
+            "low_confidence": low, "low_confidence_share": _share(low, assessed),
+            "mean_confidence": _mean(sum(s["micro"] for s in per.values()), assessed),
+            "median_confidence": _median(every),
+            "by_class": [{"label": c, "name": DISPLAY_NAMES[c], "count": per[c]["n"], "share": _share(per[c]["n"], assessed),
+                          "mean_confidence": _mean(per[c]["micro"], per[c]["n"]), "median_confidence": _median(per[c]["bins"]),
+                          "low_confidence": per[c]["low"], "low_confidence_share": _share(per[c]["low"], per[c]["n"])}
+                         for c in CLASSES],
+            "histogram": hist}
+    if exact_span:
+        body["first"], body["last"] = _span(scope, rows)
+    return body
 
 
-def _trunc(period: str):
-    return TruncWeek("created", output_field=DateField()) if period == "week" else TruncDate("created")
+def _span(scope: Scope, rows: list[dict]):
+    """The first and last prediction's exact time: each one short read of the rows, within the first
+    and the last bucket."""
+    if not rows:
+        return None, None
+    first, last = min(r["first"] for r in rows), max(r["last"] for r in rows)
+    preds = predictions(scope)
+    found_first = preds.filter(created__gte=first, created__lt=_bucket_end(first)).order_by("created")
+    found_last = preds.filter(created__gte=last, created__lt=_bucket_end(last)).order_by("-created")
+    return (found_first.values_list("created", flat=True).first(),
+            found_last.values_list("created", flat=True).first())
 
 
-def _bin(bins: int):
-    return Cast(Least(Floor(F("confidence") * bins), Value(bins - 1.0)), IntegerField())
+def _bucket_end(start):
+    """The end of the coarsest bucket that may start at `start` (a month, a day or an hour): a bound
+    that keeps the read of the rows to that bucket's index range."""
+    if start.hour:
+        return start + timedelta(hours=1)
+    if start.day != 1:
+        return start + timedelta(days=1)
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def total_histogram(summary_body: dict) -> list[int]:
+    """The histogram of every class together."""
+    return [sum(summary_body["histogram"][c][i] for c in CLASSES) for i in range(HISTOGRAM_BINS)]
+
+
+def timeline(scope: Scope, period: str = "week") -> list[dict]:
+    """Per day or week (from Monday) in the viewer's zone: counts per class and out of scope."""
+    slots: dict[date, dict] = {}
+    for r in grouped(scope, ("label", "out_of_scope"), period=period):
+        slot = slots.setdefault(r["period"], {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
+        if r["out_of_scope"]:  # no class: counted on its own
+            slot["out_of_scope"] += r["n"]
+        else:
+            slot["counts"][r["label"]] += r["n"]
+    return _fill(slots, period)
 
 
 def _periods(first: date, last: date, period: str) -> list[date]:
@@ -125,17 +132,6 @@ def _periods(first: date, last: date, period: str) -> list[date]:
     return days
 
 
-def timeline(preds: QuerySet, period: str = "day") -> list[dict]:
-    """Per day or week (from Monday) in the current time zone: counts per class and out of scope."""
-    rows = preds.values("label", start=_trunc(period)).annotate(n=Count("id"), oos=Count("id", filter=Q(out_of_scope=True)))
-    slots: dict[date, dict] = {}
-    for r in rows:
-        slot = slots.setdefault(r["start"], {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
-        slot["counts"][r["label"]] = r["n"]
-        slot["out_of_scope"] += r["oos"]
-    return _fill(slots, period)
-
-
 def _fill(slots: dict[date, dict], period: str) -> list[dict]:
     """Every period from the first to the last, the empty ones as zeros."""
     if not slots:
@@ -144,46 +140,44 @@ def _fill(slots: dict[date, dict], period: str) -> list[dict]:
     out = []
     for start in _periods(min(slots), max(slots), period):
         slot = slots.get(start, empty)
-        total = sum(slot["counts"].values())
+        total = sum(slot["counts"].values()) + slot["out_of_scope"]
         out.append({"start": start, "counts": slot["counts"], "total": total, "out_of_scope": slot["out_of_scope"],
                     "out_of_scope_share": _share(slot["out_of_scope"], total)})
     return out
 
 
-def inference_by_version(preds: QuerySet) -> list[dict]:
-    """Per model version: predictions, first and last use, inference time p50 and p95 (ms)."""
-    aggs = {"count": Count("inference_ms"), "first": Min("created"), "last": Max("created")}  # index only
-    if native():
-        aggs["ms"] = PercentileCont("inference_ms", [0.5, 0.95])
-    rows = list(preds.values("model_version").annotate(**aggs).order_by("first"))
-    if native():
-        for r in rows:
-            r["p50_ms"], r["p95_ms"] = r.pop("ms")
-    else:
-        pct = _percentiles(preds, "inference_ms", {"p50_ms": 0.5, "p95_ms": 0.95}, "model_version")
-        for r in rows:
-            r.update(pct[r["model_version"]])
-    for r in rows:
-        r["p50_ms"], r["p95_ms"] = _round(r["p50_ms"], 1), _round(r["p95_ms"], 1)
-    return rows
+def inference_by_version(scope: Scope) -> list[dict]:
+    """Per model version, in order of first use: predictions, the first and last month used (UTC) and
+    the inference time's p50 and p95 (ms) from the log-scale bins. A minimum confidence does not
+    narrow these: how long the model took does not depend on how sure it was, and the rollups of
+    times have no confidence bins (the chart says so)."""
+    versions: dict[str, dict] = {}
+    for r in grouped(replace(scope, min_pct=None), ("model_version", "ms_bin"), timing=True, span=True):
+        v = versions.setdefault(r["model_version"], {"model_version": r["model_version"], "count": 0, "bins": {},
+                                                     "first": r["first"], "last": r["last"]})
+        v["count"] += r["n"]
+        v["bins"][r["ms_bin"]] = r["n"]
+        v["first"], v["last"] = min(v["first"], r["first"]), max(v["last"], r["last"])
+    out = sorted(versions.values(), key=lambda v: (v["first"], v["model_version"]))
+    for v in out:
+        bins = v.pop("bins")
+        v["p50_ms"], v["p95_ms"] = _ms(bins, 0.5), _ms(bins, 0.95)
+    return out
 
 
-def usage(preds: QuerySet, top: int = USAGE_TOP, names: bool = False) -> dict:
-    """Scans per user and day (days in the current time zone): one query grouped by owner and day
-    (or by day alone when top is 0), read from the prediction table alone (its copy of the owner).
-    Python folds the grouped rows, one per active user and day, never a prediction: per-day totals,
-    and the `top` busiest users with their scans, active days and per-day counts; everyone else is
-    summed per day in `others`. `names` fetches the kept users' names (one more small query)."""
-    day = TruncDate("created")
-    rows = (preds.values("owner", day=day) if top else preds.values(day=day)).annotate(n=Count("id"))
+def usage(scope: Scope, top: int = USAGE_TOP, names: bool = False) -> dict:
+    """Scans per user and day (days in the viewer's zone), from one grouped query (per day alone when
+    top is 0): per-day totals, and the `top` busiest users with their scans, active days and per-day
+    counts; everyone else is summed per day in `others`. `names` fetches the kept users' names."""
+    rows = grouped(scope, ("owner_id",) if top else (), period="day")
     users: dict[int, dict] = {}
     totals: dict[date, int] = {}
     for r in rows:
-        totals[r["day"]] = totals.get(r["day"], 0) + r["n"]
+        totals[r["period"]] = totals.get(r["period"], 0) + r["n"]
         if top:
-            u = users.setdefault(r["owner"], {"owner": r["owner"], "scans": 0, "per_day": {}})
+            u = users.setdefault(r["owner_id"], {"owner": r["owner_id"], "scans": 0, "per_day": {}})
             u["scans"] += r["n"]
-            u["per_day"][r["day"]] = r["n"]
+            u["per_day"][r["period"]] = r["n"]
     ranked = sorted(users.values(), key=lambda u: (-u["scans"], u["owner"]))
     kept, others = ranked[:top], {}
     for u in ranked[top:]:
@@ -205,13 +199,22 @@ def busiest_users(seen: dict) -> list[dict]:
     return sorted(out, key=lambda u: (-u["scans"], u["username"]))
 
 
-def agreement(preds: QuerySet) -> dict:
-    """Model label against the reviewer's current label: confusion matrix and agreement rate."""
-    rows = (Review.objects.filter(current=True, prediction__in=preds.values("id")).order_by()
-            .values(model=F("prediction__label"), reviewed=F("label")).annotate(n=Count("id")))
+def agreement(scope: Scope) -> dict:
+    """The model's class against the reviewer's verdict, for the scans with one: the confusion matrix of
+    in-scope scans a reviewer gave a class, the agreement rate over them, and apart from it the
+    verdicts that give no comparison (not assessable; out-of-scope images, which have no model class)."""
     matrix = {m: dict.fromkeys(CLASSES, 0) for m in CLASSES}
-    for r in rows:
-        matrix[r["model"]][r["reviewed"]] = r["n"]
+    not_assessable = out_of_scope = 0
+    for r in grouped(scope, ("label", "out_of_scope", "review", "reviewed_label")):
+        if r["review"] == cubes.UNREVIEWED:
+            continue
+        if r["out_of_scope"]:
+            out_of_scope += r["n"]
+        elif r["reviewed_label"] in CLASSES:
+            matrix[r["label"]][r["reviewed_label"]] += r["n"]
+        else:
+            not_assessable += r["n"]
     reviewed = sum(sum(row.values()) for row in matrix.values())
     agreed = sum(matrix[c][c] for c in CLASSES)
-    return {"matrix": matrix, "reviewed": reviewed, "agreed": agreed, "rate": _share(agreed, reviewed)}
+    return {"matrix": matrix, "reviewed": reviewed, "agreed": agreed, "rate": _share(agreed, reviewed),
+            "not_assessable": not_assessable, "out_of_scope_reviewed": out_of_scope}

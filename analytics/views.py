@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from analytics import access, export, reports
-from analytics.filters import filtered_predictions
+from analytics.filters import filtered
+from analytics.scope import predictions
 from audit.models import AuditEvent
 from audit.trail import record
 
@@ -31,8 +31,8 @@ def _context(request: HttpRequest, form) -> dict:
 @vary_on_headers("HX-Request")
 def dashboard(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    form, preds = filtered_predictions(request)
-    ctx = {**_context(request, form), **reports.dashboard(preds, request.user, form.timeline_period),
+    form, scope = filtered(request)
+    ctx = {**_context(request, form), **reports.dashboard(scope, request.user, form.timeline_period),
            "chartjs_url": settings.CHARTJS_URL, "chartjs_integrity": settings.CHARTJS_INTEGRITY}
     return render(request, _template(request, "analytics/dashboard.html", "results"), ctx)
 
@@ -41,30 +41,38 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def statistics(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    form, preds = filtered_predictions(request)
-    ctx = {**_context(request, form), "stats": reports.statistics(preds, request.user)}
+    form, scope = filtered(request)
+    ctx = {**_context(request, form), "stats": reports.statistics(scope, request.user),
+           "resolution": reports.RESOLUTION}
     return render(request, _template(request, "analytics/statistics.html", "results"), ctx)
 
 
-def _streamed(chunks, content_type: str, extension: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(chunks, content_type=content_type)
-    name = f"neurolens-predictions-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+def _export_scope(request: HttpRequest):
+    """The export's scope; an invalid filter is a 400 naming the field, never an unfiltered export."""
+    form, scope = filtered(request)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return None, HttpResponseBadRequest(f"Not exported. Invalid filter {problems}", content_type="text/plain")
+    return scope, None
 
 
 @require_GET
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    _, preds = filtered_predictions(request)
+    scope, refused = _export_scope(request)
+    if refused:
+        return refused
     record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"CSV {request.GET.urlencode()}")
-    return _streamed(export.csv_chunks(preds, request.user), "text/csv; charset=utf-8", "csv")
+    chunks = export.csv_chunks(predictions(scope), export.columns_for(request.user))
+    return export.streamed(chunks, "text/csv; charset=utf-8", "csv")
 
 
 @require_GET
-def export_json(request: HttpRequest) -> StreamingHttpResponse:
+def export_json(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    _, preds = filtered_predictions(request)
+    scope, refused = _export_scope(request)
+    if refused:
+        return refused
     record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"JSON {request.GET.urlencode()}")
-    return _streamed(export.json_chunks(preds, request.user), "application/json", "json")
+    return export.streamed(export.json_chunks(predictions(scope), export.columns_for(request.user)),
+                           "application/json", "json")

@@ -5,19 +5,17 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from scans.ingest import ScanRejected
-from scans.services import InferenceFailed
+from scans.intake.errors import InferenceFailed, ScanRejected, http_status
 
 log = logging.getLogger(__name__)
-
-#  Rejections about what the file is get 415, its size 413; everything else the caller must fix is 400.
-REJECTION_STATUS = {"file_too_large": 413, "unsupported_format": 415, "not_an_image": 415}
+RETRY_AFTER_S = 5  # a database outage: when a client should try again (the Retry-After header)
 
 
 class ApiError(exceptions.APIException):
@@ -27,7 +25,8 @@ class ApiError(exceptions.APIException):
 
 
 def rejected(exc: ScanRejected, field: str = "image") -> ApiError:
-    return ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message, field)
+    """The one status a rejection has everywhere (scans.intake.errors.http_status)."""
+    return ApiError(http_status(exc.code), exc.code, exc.message, field)
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
@@ -42,15 +41,21 @@ def exception_handler(exc, context):
     elif isinstance(exc, ScanRejected):
         exc = rejected(exc)
     elif isinstance(exc, InferenceFailed):
-        exc = ApiError(503, "inference_failed", str(exc))
+        exc = ApiError(http_status(exc.code), exc.code, str(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = ApiError(413, "request_too_large", "The request body is too large.")
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = ApiError(400, "too_many_fields", str(exc))
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        log.warning("the database is unavailable: %s", type(exc).__name__)
+        exc = ApiError(503, "database_unavailable", "The database is unavailable for a moment; nothing was "
+                                                    f"changed. Try again in {RETRY_AFTER_S} seconds.")
     if isinstance(exc, ApiError):
         response = Response(error_body(exc.code, exc.message, exc.field), status=exc.status_code)
         if exc.status_code == 401:
             response["WWW-Authenticate"] = "Token"
+        if exc.code == "database_unavailable":
+            response["Retry-After"] = str(RETRY_AFTER_S)
         return response
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -101,10 +106,13 @@ _MEANING = {
     403: "Your role does not allow this.",
     404: "No such object, or it is not yours to see.",
     405: "Method not allowed.",
+    409: "Not ready yet, or nothing could be stored (see `error.message`).",
     413: "The file or the request is too large.",
     415: "Unsupported file format or content type.",
+    422: "The image is out of scope and was not assessed (code `out_of_scope`, the reason in the message).",
     429: "Too many requests; see Retry-After.",
-    503: "The model could not analyse the image; nothing was stored.",
+    503: "The model could not analyse the image, or the database is unavailable for a moment (code "
+         "`database_unavailable`, with Retry-After); nothing was stored.",
 }
 
 
@@ -112,4 +120,4 @@ def errors(*codes: int, public: bool = False) -> dict:
     """OpenAPI responses for these error statuses, plus those every authenticated call can give."""
     common = () if public else (status.HTTP_401_UNAUTHORIZED,)
     return {c: OpenApiResponse(ErrorSerializer, description=_MEANING[c])
-            for c in sorted({*codes, *common, 405, 429})}
+            for c in sorted({*codes, *common, 405, 429, 503})}

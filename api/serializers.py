@@ -1,9 +1,12 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.models import ApiToken
 from ml.infer import CLASSES, DISPLAY_NAMES
+from scans.intake.errors import ScanRejected
 from scans.models import LABEL_CHOICES, Prediction, Review, Scan
+from scans.patients import clean_reference
 
 
 class StrictCharField(serializers.CharField):
@@ -22,33 +25,60 @@ class ProbabilitiesSerializer(serializers.Serializer):
     pituitary = serializers.FloatField()
 
 
+NOT_ASSESSED = "null for an out-of-scope image: it was not assessed, so the model gave no class."
+
+
 class PredictionSerializer(serializers.ModelSerializer):
+    """What the model said. For an out-of-scope image `label`, `label_display`, `confidence` and
+    `probabilities` are null, with `out_of_scope` true and the reason."""
+
     scan = serializers.IntegerField(source="scan_id", read_only=True)
-    label = serializers.ChoiceField(choices=LABEL_CHOICES)
-    label_display = serializers.CharField(source="get_label_display")
-    probabilities = ProbabilitiesSerializer()
+    label = serializers.ChoiceField(choices=LABEL_CHOICES, allow_null=True, help_text=f"The model's class; {NOT_ASSESSED}")
+    label_display = serializers.CharField(source="get_label_display", allow_null=True)
+    confidence = serializers.FloatField(allow_null=True, help_text=f"Calibrated probability of the label, 0 to 1; "
+                                                                   f"{NOT_ASSESSED}")
+    probabilities = ProbabilitiesSerializer(allow_null=True)
 
     class Meta:
         model = Prediction
         fields = ["id", "scan", "label", "label_display", "confidence", "probabilities", "out_of_scope",
                   "out_of_scope_reason", "model_version", "inference_ms", "created"]
 
+    def to_representation(self, prediction):
+        data = super().to_representation(prediction)
+        if not prediction.shows_class:
+            data.update(label=None, label_display=None, confidence=None, probabilities=None)
+        return data
+
+
+STATUSES = [Review.UNREVIEWED, *dict(Review.STATUS_CHOICES)]
+
 
 class ScanSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.get_username")
+    patient = serializers.UUIDField(source="patient.public_id", allow_null=True, default=None,
+                                    help_text="The patient's opaque id (/api/v1/patients/{id}); null without one.")
     image_url = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
     report_url = serializers.SerializerMethodField()
     prediction = PredictionSerializer()
-    review_status = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField(help_text="The current verdict: unreviewed, confirmed, corrected or "
+                                                         "not_assessable.")
+    review_status = serializers.SerializerMethodField(help_text="The same as `status` (kept for older clients).")
+    effective_label = serializers.SerializerMethodField(
+        help_text="The class the scan stands at: the reviewer's once reviewed, else the model's; null when there is "
+                  "none (out of scope and unreviewed, or not assessable).")
+    not_assessable_reason = serializers.SerializerMethodField(
+        help_text="When not assessable: wrong_modality, poor_quality, not_brain or other; else null.")
+    headline = serializers.SerializerMethodField(help_text="The result in words, as the pages headline it.")
     dicom_meta = serializers.DictField(child=serializers.CharField(), read_only=True,
                                        help_text="DICOM only: the technical attributes kept after de-identification.")
 
     class Meta:
         model = Scan
         fields = ["id", "created", "owner", "original_name", "format", "width", "height", "size_bytes",
-                  "patient_ref", "note", "image_url", "heatmap_url", "report_url", "prediction", "review_status",
-                  "dicom_meta"]
+                  "patient", "patient_ref", "note", "image_url", "heatmap_url", "report_url", "prediction", "status",
+                  "review_status", "effective_label", "not_assessable_reason", "headline", "dicom_meta"]
 
     def _url(self, name: str, scan: Scan) -> str:
         return self.context["request"].build_absolute_uri(reverse(name, args=[scan.pk]))
@@ -62,23 +92,37 @@ class ScanSerializer(serializers.ModelSerializer):
     def get_report_url(self, scan: Scan) -> str:
         return self._url("api:scan-report", scan)
 
+    @extend_schema_field(serializers.ChoiceField(choices=STATUSES))
+    def get_status(self, scan: Scan) -> str:
+        return scan.headline.status
+
+    @extend_schema_field(serializers.ChoiceField(choices=STATUSES))
     def get_review_status(self, scan: Scan) -> str:
-        """unreviewed, confirmed or corrected (the scan's current review)."""
-        annotated = getattr(scan, "review_status", None)
-        if annotated:
-            return annotated
-        current = scan.reviews.filter(current=True).values_list("status", flat=True).first()
-        return current or Review.UNREVIEWED
+        return scan.headline.status
+
+    @extend_schema_field(serializers.ChoiceField(choices=list(CLASSES), allow_null=True))
+    def get_effective_label(self, scan: Scan) -> str | None:
+        return scan.headline.label
+
+    @extend_schema_field(serializers.ChoiceField(choices=[k for k, _ in Review.REASON_CHOICES], allow_null=True))
+    def get_not_assessable_reason(self, scan: Scan) -> str | None:
+        return scan.headline.reason or None
+
+    def get_headline(self, scan: Scan) -> str:
+        h = scan.headline
+        return f"{h.title} ({h.detail})" if h.detail and not h.reviewed else h.title
 
 
 class ReviewSerializer(serializers.ModelSerializer):
     reviewer = serializers.CharField(source="reviewer.get_username")
-    label = serializers.ChoiceField(choices=LABEL_CHOICES, help_text="The class the reviewer stands by.")
-    corrected_label = serializers.CharField(help_text="The corrected class key; empty when confirmed.")
+    label = serializers.CharField(help_text="The class the reviewer stands by; empty when not assessable.")
+    corrected_label = serializers.CharField(help_text="The corrected class key; empty unless corrected.")
+    reason = serializers.CharField(help_text="Not assessable only: wrong_modality, poor_quality, not_brain or "
+                                             "other; else empty.")
 
     class Meta:
         model = Review
-        fields = ["id", "scan", "prediction", "reviewer", "status", "corrected_label", "label", "comment",
+        fields = ["id", "scan", "prediction", "reviewer", "status", "corrected_label", "reason", "label", "comment",
                   "current", "created"]
 
 
@@ -95,6 +139,12 @@ class UploadSerializer(serializers.Serializer):
                                         max_length=Scan._meta.get_field("patient_ref").max_length)
     note = serializers.CharField(required=False, allow_blank=True, default="",
                                  max_length=Scan._meta.get_field("note").max_length)
+
+    def validate_patient_ref(self, value: str) -> str:
+        try:
+            return clean_reference(value)
+        except ScanRejected as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from None
 
 
 class ClassSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api.errors import not_found
-from api.views import batches, clinical, legacy, meta, results, scans, tokens
+from api.views import batches, clinical, legacy, meta, results, scans, studies, tokens
 
 
 def _public(pattern):
@@ -33,13 +33,17 @@ v1 = [
     path("batches/<int:pk>", batches.BatchDetail.as_view(), name="batch"),
     path("batches/<int:pk>/results.csv", batches.BatchCsv.as_view(), name="batch-csv"),
     path("patients", clinical.patients, name="patients"),
-    path("patients/report/<path:ref>", clinical.patient_report, name="patient-report"),
-    path("patients/<path:ref>", clinical.patient, name="patient"),
+    path("patients/<uuid:pid>", clinical.patient, name="patient"),
+    path("patients/<uuid:pid>/report.pdf", clinical.patient_report, name="patient-report"),
     path("predictions", scans.PredictionList.as_view(), name="predictions"),
     path("predictions/<int:pk>", scans.PredictionDetail.as_view(), name="prediction"),
     path("statistics", results.statistics_view, name="statistics"),
     path("export.csv", results.export_csv, name="export-csv"),
     path("export.json", results.export_json, name="export-json"),
+    path("studies", studies.StudyList.as_view(), name="studies"),
+    path("studies/<int:pk>", studies.StudyDetail.as_view(), name="study"),
+    path("studies/<int:pk>/sr", studies.StudySr.as_view(), name="study-sr"),
+    path("studies/<int:pk>/fhir", studies.StudyFhir.as_view(), name="study-fhir"),
     path("tokens", tokens.token_list, name="tokens"),
     path("tokens/<int:pk>", tokens.token_detail, name="token"),
     path("auth/token", tokens.obtain_token, name="obtain-token"),

@@ -9,7 +9,7 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label="Action", choices=[("", "Any action"), *AuditEvent.ACTIONS], required=False)
     object_type = forms.CharField(label="Object", max_length=32, required=False)
     object_id = forms.CharField(label="Object id", max_length=64, required=False)
-    ip_address = forms.CharField(label="Address", max_length=45, required=False)
+    ip_address = forms.GenericIPAddressField(label="Address", required=False)
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

@@ -23,9 +23,10 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED = (
-        "viewed", "uploaded", "downloaded", "exported", "reviewed", "deleted")
-    ACTIONS = [(a, a) for a in (VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED)]
+    VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED, CHANGED = (
+        "viewed", "uploaded", "downloaded", "exported", "reviewed", "deleted", "changed")
+    SENT, ASSIGNED = "sent", "assigned"  # results sent to a PACS; a study handed to a clinician
+    ACTIONS = [(a, a) for a in (VIEWED, UPLOADED, DOWNLOADED, EXPORTED, REVIEWED, DELETED, CHANGED, SENT, ASSIGNED)]
 
     created = models.DateTimeField(default=timezone.now, db_index=True)
     #  No database foreign key: the entry must outlive the account, and deleting a user must not

@@ -16,4 +16,6 @@ def trail(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     page = Paginator(form.filter(AuditEvent.objects.all()), settings.HISTORY_PAGE_SIZE * 2).get_page(
         request.GET.get("page"))
-    return render(request, "audit/trail.html", {"form": form, "page": page})
+    #  A filter that is not valid (an address that is not one) says so, beside the field, with a 400.
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "audit/trail.html", {"form": form, "page": page}, status=status)

@@ -13,4 +13,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("neurolens")
 app.config_from_object("config.celery_settings")
-app.autodiscover_tasks(["scans"])
+app.autodiscover_tasks(["scans.batches", "scans.studies"])  # scans/batches/tasks.py, scans/studies/tasks.py

@@ -1,5 +1,6 @@
 """NeuroLens settings. Every value comes from the environment; see the README's settings table."""
 
+import importlib.util
 from pathlib import Path
 
 import dj_database_url
@@ -49,10 +50,16 @@ INSTALLED_APPS = [
     "audit",
     "analytics",
 ]
+#  Benchmarks and demo seeding (devtools/: bench_batch, ...) are development commands, not product:
+#  installed when DEVTOOLS is on (the default outside PRODUCTION) and the package is present.
+DEVTOOLS = env_bool("DEVTOOLS", not PRODUCTION) and importlib.util.find_spec("devtools") is not None
+if DEVTOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "scans.intake.uploads.RequestSizeLimitMiddleware",  # a body too large for its route, before it is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,6 +138,11 @@ MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 20, minimum=1)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MIN_IMAGE_SIDE = env_int("MIN_IMAGE_SIDE", 64, minimum=1)
 MAX_IMAGE_SIDE = env_int("MAX_IMAGE_SIDE", 8192, minimum=MIN_IMAGE_SIDE)
+#  Pixels per image in all (4096 x 4096 by default): bounds one image's working set in memory, so
+#  that a small file that declares a huge image is refused before it is decoded.
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 4096 * 4096, minimum=MIN_IMAGE_SIDE * MIN_IMAGE_SIDE)
+#  Heat maps, overlays and the pictures in PDF reports are drawn at most this many pixels a side.
+DISPLAY_SIDE = env_int("DISPLAY_SIDE", 1024, minimum=128)
 HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)
@@ -181,7 +193,8 @@ SPECTACULAR_SETTINGS = {
 CHARTJS_URL = env_str("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.js")
 CHARTJS_INTEGRITY = env_str(
     "CHARTJS_INTEGRITY", "sha384-lm7tNiW/3uF4tLujoEeoR94zIODe3hCWqRtW0UgxpQE3QslzOhlD22UqQk1tSBhB")
-#  A prediction below this confidence (per cent) counts as low-confidence in the statistics.
+#  A prediction below this confidence (per cent) counts as low-confidence in the statistics, and a
+#  suspected tumour below it comes first in the reviewers' worklist (scans.reviews).
 ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
 if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
     raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
@@ -203,7 +216,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-#  Batches (scans/batches.py, scans/tasks.py). With no broker the tasks run in-process, on a
+#  Batches (scans/batches/: services.py, tasks.py). With no broker the tasks run in-process, on a
 #  background thread of the web process (BATCH_BACKGROUND=0: inside the request that uploads the
 #  batch); with CELERY_BROKER_URL=redis://... they go to `make worker`.
 #  Workers read the staged files from the default storage: MEDIA_ROOT must then be a volume every
@@ -215,9 +228,36 @@ BATCH_CHUNK = env_int("BATCH_CHUNK", 64, minimum=1)  # items per task: one forwa
 BATCH_ZIP_MAX_MEMBERS = env_int("BATCH_ZIP_MAX_MEMBERS", 2000, minimum=1)
 BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1)
 BATCH_BACKGROUND = env_bool("BATCH_BACKGROUND", True)
+#  Recovery without restarts (scans.batches.tasks.sweep): every BATCH_SWEEP_S seconds a worker, or the
+#  web process's batch thread when idle, sends again the pending items whose work was lost (a broker or
+#  database fault, a killed process), BATCH_RETRY_S after they were last sent, doubling each attempt; an
+#  item a process began BATCH_MAX_ATTEMPTS times without finishing fails instead of looping.
+BATCH_SWEEP_S = env_int("BATCH_SWEEP_S", 15, minimum=1)
+BATCH_RETRY_S = env_int("BATCH_RETRY_S", 30, minimum=1)
+BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3, minimum=1)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
 DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
-FILE_UPLOAD_HANDLERS = ["scans.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
+FILE_UPLOAD_HANDLERS = ["scans.intake.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=1)
+
+#  DICOM network intake and results (scans/studies/; README "Studies from a PACS").
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "NEUROLENS")
+DICOM_HOST = env_str("DICOM_HOST", "0.0.0.0")
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)
+DICOM_ALLOWED_AES = env_list("DICOM_ALLOWED_AES", [])  # empty: any calling AE title
+DICOM_SERIES_IDLE_S = env_int("DICOM_SERIES_IDLE_S", 30, minimum=1)
+DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study that arrives over the network
+#  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
+DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")
+DICOM_RESULTS_STOW_URL = env_str("DICOM_RESULTS_STOW_URL", "")
+#  The key that encrypts the original UIDs and patient module (Fernet, urlsafe base64 of 32 bytes);
+#  derived from SECRET_KEY when unset, which PRODUCTION refuses.
+DICOM_ORIGINALS_KEY = env_str("DICOM_ORIGINALS_KEY", "")
+if PRODUCTION and not DICOM_ORIGINALS_KEY:
+    raise ImproperlyConfigured("PRODUCTION=1 needs DICOM_ORIGINALS_KEY (python -c 'from cryptography.fernet "
+                               "import Fernet; print(Fernet.generate_key().decode())')")
+STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
+#  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
+LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

@@ -1,16 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from scans import views
+from scans.views import pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("health", views.health, name="health"),
-    path("model/", views.model_card, name="model-card"),
+    path("", pages.home, name="home"),
+    path("health", pages.health, name="health"),
+    path("model/", pages.model_card, name="model-card"),
     path("scans/", include("scans.urls")),
+    path("studies/", include("scans.study_urls")),
+    path("dicomweb/", include("api.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
-    path("api/v1/analytics/", include("analytics.api")),
+    path("api/v1/analytics/", include("api.views.analytics")),
     path("api/", include("api.urls")),
     path("account/", include("api.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -9,12 +9,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
 
-if settings.WARM_MODEL:
-    from scans.services import warm_model
+#  Imported once the app registry is ready (get_wsgi_application above set it up).
+from scans.batches.tasks import resume_in_process
+from scans.classify import warm_model
 
+if settings.WARM_MODEL:
     warm_model()
 
 #  Without a broker, batch items a previous process left pending are taken up in the background.
-from scans.tasks import resume_in_process
-
 resume_in_process()

@@ -31,6 +31,9 @@ from ml.versions import MODEL_DIR, artefacts_dir
 #  ml.bench, passes of 64 peaked at 158 MB resident and 913 images/s, passes of 32 at 119 MB and
 #  859 images/s (a 64-image call then makes two passes), so 32 keeps a process well under 150 MB.
 MAX_BATCH = 32
+#  Heat maps are drawn at the image's size up to this many pixels a side, no larger: a map is a
+#  smooth enlargement of a few feature cells, and a full-size float map of a large image is wasted memory.
+HEATMAP_SIDE = 1024
 
 
 @dataclass
@@ -112,7 +115,7 @@ class Classifier:
                 probabilities={c: round(float(v), 4) for c, v in zip(CLASSES, p)},
                 out_of_scope=reasons[i] is not None, out_of_scope_reason=reasons[i],
                 model_version=self.version, ms=round(ms, 3),
-                heatmap=self.heatmap(features[i], k, img.size) if heatmaps else None))
+                heatmap=self.heatmap(features[i], k, display_size(img.size)) if heatmaps else None))
         return results
 
     def out_of_scope_reasons(self, images: list[Image.Image], pixels: np.ndarray,
@@ -148,6 +151,12 @@ class Classifier:
         good = [d for d in decoded if isinstance(d, Image.Image)]
         it = iter(self.classify(good, heatmaps=heatmaps))
         return [next(it) if isinstance(d, Image.Image) else d for d in decoded]
+
+
+def display_size(size: tuple[int, int], side: int = HEATMAP_SIDE) -> tuple[int, int]:
+    """`size` scaled down (never up) to fit `side` pixels a side, proportions kept."""
+    scale = min(1.0, side / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 _instances: dict[str | None, Classifier] = {}

@@ -38,30 +38,50 @@ def load_image(source: str | os.PathLike | bytes | io.BytesIO, *, draft: bool = 
     return img
 
 
-def to_grayscale_uint8(img: Image.Image) -> Image.Image:
-    """Any mode (1, L, P, RGB, RGBA, LA, CMYK, I, I;16, F, YCbCr) to 8-bit grayscale.
+HIGH_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 
-    Transparent areas become black, the background of an MRI slice. Images of more than
-    eight bits per sample are windowed to their 0.5-99.5 percentile range, which is what
-    a viewer's default window does.
+
+def to_model_mode(img: Image.Image) -> Image.Image:
+    """Any mode Pillow decodes (1, L, LA, P, PA, RGB, RGBA, CMYK, YCbCr, I;16, I, F, ...) to 8-bit
+    "L" or "RGB", upright, with what ``to_grayscale_uint8`` and the scope check would make of it.
+
+    Transparent areas become black, the background of an MRI slice. Images of more than eight
+    bits per sample are windowed to their 0.5-99.5 percentile range, which is what a viewer's
+    default window does. Colour is kept (the scope check flags colour images).
     """
     img = ImageOps.exif_transpose(img) if img.format in ("JPEG", "TIFF", "WEBP") else img
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        lo, hi = np.percentile(arr, (0.5, 99.5))
-        if hi <= lo:
-            hi = lo + 1.0
-        arr = np.clip((arr - lo) * (255.0 / (hi - lo)), 0, 255)
-        return Image.fromarray(np.round(arr).astype(np.uint8), "L")
+    if img.mode in HIGH_BIT_MODES:
+        return _window(np.asarray(img))
     if img.mode == "P":
         img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA") and img.getextrema()[-1][0] == 255:
+        return img.convert("RGB")  # opaque: compositing over black would change nothing
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        img = Image.alpha_composite(black, rgba)
-    if img.mode != "L":
-        img = img.convert("RGB").convert("L")
-    return img
+        return Image.alpha_composite(black, rgba).convert("RGB")
+    if img.mode == "1":
+        return img.convert("L")
+    return img if img.mode in ("L", "RGB") else img.convert("RGB")
+
+
+def _window(arr: np.ndarray, rows: int = 256) -> Image.Image:
+    """More than eight bits a sample to "L", windowed to the 0.5-99.5 percentile range: converted a
+    band of rows at a time, so a large image never exists whole as floats."""
+    lo, hi = np.percentile(arr, (0.5, 99.5))
+    if hi <= lo:
+        hi = lo + 1.0
+    out = np.empty(arr.shape, np.uint8)
+    for start in range(0, arr.shape[0], rows):
+        band = arr[start:start + rows].astype(np.float32)
+        out[start:start + rows] = np.round(np.clip((band - lo) * (255.0 / (hi - lo)), 0, 255))
+    return Image.fromarray(out, "L")
+
+
+def to_grayscale_uint8(img: Image.Image) -> Image.Image:
+    """Any mode to 8-bit grayscale (``to_model_mode``, then luminance)."""
+    img = to_model_mode(img)
+    return img if img.mode == "L" else img.convert("L")
 
 
 def square_resize(gray: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:

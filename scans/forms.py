@@ -1,8 +1,11 @@
 from django import forms
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 
+from scans.intake.errors import ScanRejected
 from scans.models import LABEL_CHOICES, Review
+from scans.patients import clean_reference
+from scans.reviews import VerdictInvalid, check_verdict
+from scans.selectors import with_review_status
 
 
 class UploadForm(forms.Form):
@@ -10,16 +13,34 @@ class UploadForm(forms.Form):
     image = forms.FileField(label="MRI slice (JPEG, PNG or DICOM)", allow_empty_file=True)
     patient_ref = forms.CharField(
         label="Patient reference", max_length=64, required=False,
-        help_text="Optional. Your own reference, not a name: e.g. a study number.",
+        help_text="Optional. Your own reference, not a name: e.g. a study number. One line, up to 64 characters.",
     )
     note = forms.CharField(label="Note", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def clean_patient_ref(self) -> str:
+        try:
+            return clean_reference(self.cleaned_data.get("patient_ref"))
+        except ScanRejected as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+def percent_field() -> forms.DecimalField:
+    """A minimum confidence in whole or decimal per cent (87, 87.5), as the pages take it."""
+    return forms.DecimalField(label="Min. confidence (%)", min_value=0, max_value=100, max_digits=6, decimal_places=3,
+                              required=False, widget=forms.NumberInput(attrs={"step": "any"}))
+
+
+#  The label a scan stands at: its reviewer's class once reviewed, else the model's unless out of scope.
+EFFECTIVE_LABEL = Case(
+    When(review_status__in=[Review.CONFIRMED, Review.CORRECTED], then=F("review_label")),
+    When(review_status=Review.UNREVIEWED, prediction__out_of_scope=False, then=F("prediction__label")),
+    default=Value(""), output_field=CharField())
 
 SORTS = {
     "-created": ("-created", "-id"),
     "created": ("created", "id"),
-    "label": ("prediction__label", "-created"),
-    "-label": ("-prediction__label", "-created"),
+    "label": ("effective_label", "-created"),
+    "-label": ("-effective_label", "-created"),
     "confidence": ("prediction__confidence", "-created"),
     "-confidence": ("-prediction__confidence", "-created"),
 }
@@ -32,10 +53,7 @@ class HistoryFilterForm(forms.Form):
     label = forms.ChoiceField(label="Label", choices=[("", "Any label"), *LABEL_CHOICES], required=False)
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    min_confidence = forms.IntegerField(
-        label="Min. confidence (%)", min_value=0, max_value=100, required=False,
-        widget=forms.NumberInput(attrs={"step": 5}),
-    )
+    min_confidence = percent_field()
     out_of_scope = forms.ChoiceField(label="Scope", choices=YES_NO, required=False)
     review = forms.ChoiceField(label="Review", choices=REVIEW_STATUSES, required=False)
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False, widget=forms.HiddenInput)
@@ -45,17 +63,18 @@ class HistoryFilterForm(forms.Form):
         data = self._valid_data()
         if data.get("q"):
             scans = scans.filter(Q(original_name__icontains=data["q"]) | Q(patient_ref__icontains=data["q"]))
-        if data.get("label"):
-            scans = scans.filter(prediction__label=data["label"])
         if data.get("date_from"):
             scans = scans.filter(created__date__gte=data["date_from"])
         if data.get("date_to"):
             scans = scans.filter(created__date__lte=data["date_to"])
-        if data.get("min_confidence") is not None:
-            scans = scans.filter(prediction__confidence__gte=data["min_confidence"] / 100)
+        if data.get("min_confidence") is not None:  # the model's confidence in its class: none out of scope
+            scans = scans.filter(prediction__out_of_scope=False,
+                                 prediction__confidence__gte=float(data["min_confidence"]) / 100)
         if data.get("out_of_scope"):
             scans = scans.filter(prediction__out_of_scope=data["out_of_scope"] == "yes")
-        scans = with_review_status(scans)
+        scans = with_review_status(scans).annotate(effective_label=EFFECTIVE_LABEL)
+        if data.get("label"):  # the label each scan stands at, as the history shows it
+            scans = scans.filter(effective_label=data["label"])
         if data.get("review"):
             scans = scans.filter(review_status=data["review"])
         return scans.order_by(*SORTS[data.get("sort") or "-created"])
@@ -70,16 +89,11 @@ class HistoryFilterForm(forms.Form):
         return self.cleaned_data
 
 
-def with_review_status(scans: QuerySet) -> QuerySet:
-    """Each scan annotated with `review_status`: its current review's status, or unreviewed."""
-    current = Review.objects.filter(scan=OuterRef("pk"), current=True).values("status")[:1]
-    return scans.annotate(review_status=Coalesce(Subquery(current), Value(Review.UNREVIEWED)))
-
-
 class ReviewForm(forms.Form):
     status = forms.ChoiceField(label="Verdict", choices=Review.STATUS_CHOICES,
                                widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     corrected_label = forms.ChoiceField(label="Correct label", choices=[("", "—"), *LABEL_CHOICES], required=False)
+    reason = forms.ChoiceField(label="Why not assessable", choices=[("", "—"), *Review.REASON_CHOICES], required=False)
     comment = forms.CharField(label="Comment", max_length=2000, required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -89,9 +103,9 @@ class ReviewForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("status") == Review.CORRECTED:
-            if not data.get("corrected_label"):
-                self.add_error("corrected_label", "Say which label is right.")
-            elif self.prediction is not None and data["corrected_label"] == self.prediction.label:
-                self.add_error("corrected_label", "That is the model's label: confirm it instead.")
+        if self.prediction is not None and data.get("status"):
+            try:
+                check_verdict(self.prediction, data["status"], data.get("corrected_label", ""), data.get("reason", ""))
+            except VerdictInvalid as exc:
+                self.add_error(exc.field, exc.message)
         return data

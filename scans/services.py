@@ -1,29 +1,28 @@
-"""The use cases. Pages and the API call these and nothing else."""
+"""The use cases. Pages and the API call these (and scans.selectors for reads) and nothing else."""
 
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
-from audit.trail import record, record_many
-from ml.infer import get_classifier
-from scans.heat import heat_png
-from scans.ingest import CheckedImage, ScanRejected, read_image
-from scans.models import Prediction, Review, Scan
+from audit.trail import record
+from scans.apps import STARTED
+from scans.classify import NewScan, classify, model_status, store, stored_scans
+from scans.intake.errors import InferenceFailed, ScanRejected
+from scans.intake.ingest import CheckedImage, read_image
+from scans.models import Review, Scan
+from scans.patients import clean_reference
+from scans.reviews import review_scan  # noqa: F401 - a use case, kept beside the reviewers' worklist
 
 log = logging.getLogger(__name__)
-
-
-class InferenceFailed(Exception):
-    """The model could not produce a result; nothing was stored."""
-
 
 @dataclass(frozen=True)
 class Submission:
@@ -31,21 +30,18 @@ class Submission:
     created: bool  # False: the same file was already uploaded by this user
 
 
-def warm_model() -> None:
-    """Load the classifier now rather than on the first upload."""
+def health() -> tuple[bool, dict]:
+    """Whether this process can serve: the database answers and the model is loaded."""
     try:
-        clf = get_classifier()
-        log.info("model %s loaded", clf.version)
-    except Exception:
-        log.exception("the model could not be loaded; uploads will fail until it can")
-
-
-def model_status() -> dict:
-    try:
-        return {"loaded": True, "version": get_classifier().version}
-    except Exception:
-        log.exception("model unavailable")
-        return {"loaded": False, "version": None}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = True
+    except DatabaseError:
+        database = False
+    model = model_status()
+    healthy = database and model["loaded"]
+    return healthy, {"status": "ok" if healthy else "error", "database": database, "model": model,
+                     "uptime_s": round(time.monotonic() - STARTED, 1)}
 
 
 def check_upload(uploaded_file: UploadedFile) -> CheckedImage:
@@ -62,16 +58,11 @@ def check_upload(uploaded_file: UploadedFile) -> CheckedImage:
 
 def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: str = "") -> Submission:
     """Check, classify and store one upload. Raises ScanRejected or InferenceFailed, storing nothing."""
-    checked = check_upload(uploaded_file)
-    existing = find_duplicate(user, checked.sha256)
-    if existing:
-        return Submission(existing, created=False)
-    try:
-        result = get_classifier().classify([checked.image], heatmaps=True)[0]
-    except Exception as exc:
-        log.exception("inference failed for an upload by user %s", user.pk)
-        raise InferenceFailed("The model could not analyse this image; please try again.") from exc
-    return store_result(user, checked, result, uploaded_file.name or "upload", patient_ref, note)
+    patient_ref = clean_reference(patient_ref)  # before the model runs: a bad reference costs no forward pass
+    outcome = _submit(user, [uploaded_file], heatmaps=True, patient_ref=patient_ref, note=note)[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | ScanRejected | InferenceFailed]:
@@ -79,37 +70,52 @@ def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | 
     others go on). BATCH_CHUNK files at a time are decoded, classified in one forward pass and stored
     in one transaction (three INSERTs), so memory stays bounded however many are sent. Heat maps as
     for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
-    heat, chunk = settings.BATCH_HEATMAPS or len(uploaded_files) == 1, settings.BATCH_CHUNK
-    return [outcome for start in range(0, len(uploaded_files), chunk)
-            for outcome in _submit_some(user, uploaded_files[start:start + chunk], heat)]
+    heatmaps = settings.BATCH_HEATMAPS or len(uploaded_files) == 1
+    chunk = settings.BATCH_CHUNK
+    outcomes: list = []
+    for start in range(0, len(uploaded_files), chunk):
+        outcomes += _submit(user, uploaded_files[start:start + chunk], heatmaps=heatmaps, detail="API batch")
+    return outcomes
 
 
-def _submit_some(user, uploaded_files: list[UploadedFile], heat: bool) -> list:
-    with ThreadPoolExecutor(2) as pool:  # decoding and hashing let go of the GIL
-        checked = list(pool.map(_checked_or_rejected, uploaded_files))
-    shas = {c.sha256 for c in checked if isinstance(c, CheckedImage)}
-    known = {s.sha256: s for s in Scan.objects.select_related("prediction").filter(owner=user, sha256__in=shas)}
-    fresh: dict[str, tuple[CheckedImage, str]] = {}
+def _submit(user, uploaded_files: list[UploadedFile], *, heatmaps: bool, detail: str = "", patient_ref: str = "",
+            note: str = "") -> list:
+    """Check, de-duplicate, classify (one forward pass) and store these files (one transaction)."""
+    if len(uploaded_files) == 1:
+        checked = [_checked_or_rejected(uploaded_files[0])]
+    else:
+        with ThreadPoolExecutor(2) as pool:  # decoding and hashing let go of the GIL
+            checked = list(pool.map(_checked_or_rejected, uploaded_files))
+    accepted = [c for c in checked if isinstance(c, CheckedImage)]
+    known = stored_scans(user, [c.sha256 for c in accepted])
+    fresh: dict[str, tuple[CheckedImage, str]] = {}  # the first of each new file, with its name
     for f, c in zip(uploaded_files, checked):
         if isinstance(c, CheckedImage) and c.sha256 not in known:
             fresh.setdefault(c.sha256, (c, f.name or "upload"))
-    try:
-        results = get_classifier().classify([c.image for c, _ in fresh.values()], heatmaps=heat)
-    except Exception:
-        log.exception("inference failed for %d uploads by user %s", len(fresh), user.pk)
-        results = None
-    created = _store_new(user, list(fresh.values()), results) if results else {}
-    out: list = []
+    created: dict[str, Scan] = {}
+    failed: dict[str, InferenceFailed] = {}
+    if fresh:
+        results = classify([c for c, _ in fresh.values()], heatmaps=heatmaps)
+        failed = {c.sha256: r for (c, _), r in zip(fresh.values(), results) if isinstance(r, InferenceFailed)}
+        new = [NewScan(c, r, name, "", patient_ref, note)
+               for (c, name), r in zip(fresh.values(), results) if not isinstance(r, InferenceFailed)]
+        if new:
+            created = _store_new(user, new, detail)
+            if len(created) < len(new):  # lost a race to a simultaneous upload of the same file
+                known.update(stored_scans(user, [n.checked.sha256 for n in new if n.checked.sha256 not in created]))
+    outcomes: list = []
+    reported: set[str] = set()
     for c in checked:
         if isinstance(c, ScanRejected):
-            out.append(c)
-        elif c.sha256 in created:
-            out.append(Submission(created.pop(c.sha256), created=True))  # a repeat in the request: below
-        elif (existing := known.get(c.sha256) or find_duplicate(user, c.sha256)) is not None:
-            out.append(Submission(existing, created=False))
+            outcomes.append(c)
+        elif c.sha256 in created and c.sha256 not in reported:
+            reported.add(c.sha256)
+            outcomes.append(Submission(created[c.sha256], created=True))
+        elif c.sha256 in created or c.sha256 in known:  # uploaded before, or earlier in this request
+            outcomes.append(Submission(created.get(c.sha256) or known[c.sha256], created=False))
         else:
-            out.append(InferenceFailed("The model could not analyse this image; please try again."))
-    return out
+            outcomes.append(failed.get(c.sha256) or InferenceFailed("The model could not analyse this image; please try again."))
+    return outcomes
 
 
 def _checked_or_rejected(uploaded_file: UploadedFile) -> CheckedImage | ScanRejected:
@@ -119,139 +125,62 @@ def _checked_or_rejected(uploaded_file: UploadedFile) -> CheckedImage | ScanReje
         return exc
 
 
-def _store_new(user, fresh: list[tuple[CheckedImage, str]], results: list) -> dict[str, Scan]:
+def _store_new(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
     """Files first (random names), then every row in one transaction; the files go if it fails. A
-    simultaneous upload of one of these files makes the bulk insert fail: then one by one."""
+    simultaneous upload of one of these files makes the bulk insert fail: then one at a time, and
+    the ones that lost the race are left out (their files removed)."""
     field = Scan._meta.get_field("image")
-    names = [field.storage.save(field.generate_filename(None, f"upload{c.extension}"), ContentFile(c.data))
-             for c, _ in fresh]
+    stored: list[NewScan] = []
     try:
+        for n in new:
+            name = field.storage.save(field.generate_filename(None, f"upload{n.checked.extension}"),
+                                      ContentFile(n.checked.data))
+            stored.append(NewScan(n.checked, n.result, n.name, name, n.patient_ref, n.note))
         with transaction.atomic():
-            scans = store_scans(user, [(c, r, n, f) for (c, n), r, f in zip(fresh, results, names)], "API batch")
+            scans = store(user, stored, detail)
     except IntegrityError:
-        for name in names:
-            field.storage.delete(name)
-        stored = [store_result(user, c, r, n).scan for (c, n), r in zip(fresh, results)]
-        return {s.sha256: s for s in stored}
+        return _store_each(user, stored, detail)
     except BaseException:
-        for name in names:
-            field.storage.delete(name)
+        for n in stored:
+            field.storage.delete(n.file_name)
         raise
     return {s.sha256: s for s in scans}
 
 
-def store_result(user, checked: CheckedImage, result, name: str, patient_ref: str = "", note: str = "") -> Submission:
-    """Store a classified upload: its file, Scan and Prediction (one transaction) and the audit entry."""
-    scan = build_scan(user, checked, name, patient_ref, note)
-    scan.image.save(f"upload{checked.extension}", ContentFile(checked.data), save=False)
-    prediction = build_prediction(result)
-    try:
-        with transaction.atomic():
-            scan.save()
-            prediction.scan = scan
-            prediction.save()
-            record(user, AuditEvent.UPLOADED, scan, checked.format)
-    except BaseException as exc:
-        scan.image.storage.delete(scan.image.name)
-        if isinstance(exc, IntegrityError):
-            #  The same file arrived twice at once; the first one wins.
-            existing = find_duplicate(user, checked.sha256)
-            if existing:
-                log.info("simultaneous duplicate upload by user %s; kept scan %s", user.pk, existing.pk)
-                return Submission(existing, created=False)
-        raise
-    return Submission(scan, created=True)
+def _store_each(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
+    storage = Scan._meta.get_field("image").storage
+    created = {}
+    for i, n in enumerate(new):
+        try:
+            with transaction.atomic():
+                created[n.checked.sha256] = store(user, [n], detail)[0]
+        except IntegrityError:
+            storage.delete(n.file_name)
+            log.info("simultaneous duplicate upload by user %s; kept the first", user.pk)
+        except BaseException:
+            for left in new[i:]:
+                storage.delete(left.file_name)
+            raise
+    return created
 
 
-def store_scans(user, classified: list[tuple[CheckedImage, object, str, str]], detail: str) -> list[Scan]:
-    """Scans whose files are stored already, with their predictions and audit entries: one INSERT
-    per table for them all, inside the caller's transaction. `classified` holds (checked image,
-    classifier result, original name, stored file name)."""
-    scans = []
-    for checked, _, name, file_name in classified:
-        scan = build_scan(user, checked, name)
-        scan.image.name = file_name
-        scans.append(scan)
-    Scan.objects.bulk_create(scans)
-    predictions = [build_prediction(result) for _, result, _, _ in classified]
-    for scan, prediction in zip(scans, predictions):
-        prediction.scan = scan
-    Prediction.objects.bulk_create(predictions)
-    record_many(user, AuditEvent.UPLOADED, [(s, f"{s.format}, {detail}") for s in scans])
-    return scans
+class ReasonRequired(ValueError):
+    """Deleting a reviewed scan removes a reviewer's verdict: the one who deletes says why."""
 
 
-def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", note: str = "") -> Scan:
-    """The unsaved Scan for a checked image (its file not yet stored)."""
-    is_dicom = checked.format == "DICOM"
-    return Scan(
-        owner=user,
-        #  A DICOM file's name often is the patient's: it is not kept.
-        original_name=_dicom_name(checked) if is_dicom else name[-255:],
-        sha256=checked.sha256,
-        format=checked.format,
-        width=checked.width,
-        height=checked.height,
-        size_bytes=len(checked.data),
-        #  For DICOM the pseudonymous key, so that one patient's files group together.
-        patient_ref=(checked.patient_key if is_dicom and checked.patient_key else patient_ref.strip()),
-        note=note.strip(),
-        dicom_meta=checked.metadata,
-    )
-
-
-def build_prediction(result) -> Prediction:
-    """The unsaved Prediction for one of the classifier's results."""
-    return Prediction(
-        label=result.label,
-        confidence=result.confidence,
-        **{f"prob_{c}": p for c, p in result.probabilities.items()},
-        out_of_scope=result.out_of_scope,
-        out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
-        model_version=result.model_version,
-        inference_ms=result.ms,
-        heat=heat_png(result.heatmap) if result.heatmap is not None else b"",
-    )
-
-
-def find_duplicate(user, sha256: str) -> Scan | None:
-    return Scan.objects.select_related("prediction").filter(owner=user, sha256=sha256).first()
-
-
-def _dicom_name(checked: CheckedImage) -> str:
-    sequence = checked.metadata.get("Sequence", "")
-    return f"DICOM MR {sequence} {checked.sha256[:8]}.dcm".replace("  ", " ")
-
-
-def delete_scan(scan: Scan, by=None) -> None:
-    """Remove the rows, then the files they pointed at."""
-    names = [scan.image.name]
-    prediction = getattr(scan, "prediction", None)
-    if prediction is not None and prediction.heatmap:
-        names.append(prediction.heatmap.name)
-    storage = scan.image.storage
+def delete_scan(scan: Scan, by=None, reason: str = "") -> None:
+    """Remove the rows, then the files they pointed at. A reviewed scan needs a reason (ReasonRequired
+    otherwise), which the audit entry keeps."""
+    name, storage = scan.image.name, scan.image.storage
+    reason = " ".join(reason.split())
+    if by is not None and not reason and Review.objects.filter(scan=scan).exists():
+        raise ReasonRequired("This scan has a reviewer's verdict: say why it is deleted.")
     with transaction.atomic():
         if by is not None:
-            record(by, AuditEvent.DELETED, scan, scan.original_name)
+            record(by, AuditEvent.DELETED, scan, f"{scan.original_name}; reason: {reason}" if reason
+                   else scan.original_name)
         scan.delete()
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:
-            log.exception("could not delete %s", name)
-
-
-def review_scan(reviewer, scan: Scan, status: str, corrected_label: str = "", comment: str = "") -> Review:
-    """Record a reviewer's verdict. The prediction is left as the model made it."""
-    if status == Review.CONFIRMED:
-        corrected_label = ""
-    elif status != Review.CORRECTED or not corrected_label:
-        raise ValueError("a correction names the right label")
-    with transaction.atomic():
-        Scan.objects.select_for_update().filter(pk=scan.pk).first()  # one review at a time per scan
-        Review.objects.filter(scan=scan, current=True).update(current=False)
-        review = Review.objects.create(scan=scan, prediction=scan.prediction, reviewer=reviewer, status=status,
-                                       corrected_label=corrected_label, label=corrected_label or scan.prediction.label,
-                                       comment=comment.strip())
-        record(reviewer, AuditEvent.REVIEWED, scan, f"{status} {corrected_label}".strip())
-    return review
+    try:
+        storage.delete(name)
+    except OSError:
+        log.exception("could not delete %s", name)

@@ -16,11 +16,11 @@ from datetime import timedelta
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from scans.batch_models import BatchItem
-from scans.models import Prediction, Scan
+from scans.models import BatchItem, Scan
 
-#  The folders the app writes under (scans.models.scan_upload_to, the heat-map field, batches'
-#  staging, which lives beside the scans it becomes).
+#  The folders the app writes under: scans.models.scan_upload_to, and batches' staging, which lives
+#  beside the scans it becomes. Also "heatmaps", where the Prediction.heatmap file column (never
+#  filled, dropped in migration 0008) would have kept its files: anything found there is an orphan.
 FOLDERS = ("scans", "heatmaps")
 GRACE = timedelta(hours=1)
 
@@ -36,7 +36,6 @@ def referenced_names() -> set[str]:
     """Every stored name a row points at."""
     names: set[str] = set()
     names.update(Scan.objects.values_list("image", flat=True).iterator(chunk_size=5000))
-    names.update(Prediction.objects.exclude(heatmap="").values_list("heatmap", flat=True).iterator(chunk_size=5000))
     names.update(BatchItem.objects.exclude(staged="").values_list("staged", flat=True).iterator(chunk_size=5000))
     return names
 

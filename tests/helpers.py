@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from scans.models import Prediction, Scan
+from scans.models import Patient, Prediction, Scan
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PASSWORD = "correct-horse-battery-9"
@@ -88,8 +88,9 @@ def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confid
               out_of_scope: bool = False, created=None, patient_ref: str = "", seed: int = 0) -> Scan:
     """A stored scan with a given prediction, for history tests that need many rows quickly."""
     data = png(64, seed)
+    patient = Patient.objects.get_or_create(owner=owner, reference=patient_ref)[0] if patient_ref else None
     scan = Scan(owner=owner, original_name=name, sha256=f"{seed:064x}", format="PNG", width=64,
-                height=64, size_bytes=len(data), patient_ref=patient_ref)
+                height=64, size_bytes=len(data), patient_ref=patient_ref, patient=patient)
     if created is not None:
         scan.created = created
     scan.image.save("x.png", ContentFile(data), save=False)
@@ -99,6 +100,6 @@ def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confid
         scan=scan, label=label, confidence=confidence, out_of_scope=out_of_scope,
         **{f"prob_{c}": confidence if c == label else rest
            for c in ("glioma", "meningioma", "notumor", "pituitary")},
-        model_version="test-rows", inference_ms=1.0,
+        model_version="test-rows", inference_ms=1.0, created=scan.created,
     )
     return scan

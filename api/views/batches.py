@@ -1,6 +1,5 @@
 """Batches: many images (or ZIPs) in one upload, classified by the workers; progress, items, CSV."""
 
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,17 +9,18 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.errors import ApiError, errors
+from api.errors import errors, rejected
 from api.pagination import Pagination
 from api.throttles import UploadThrottle, UserThrottle
 from api.views.scans import CanUpload
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import batches
-from scans.batch_export import csv_chunks
-from scans.batch_models import BatchItem, BatchJob
-from scans.batch_views import get_batch_for_user
-from scans.ingest import ScanRejected
+from scans import selectors
+from scans.batches.export import csv_response
+from scans.batches.services import create_batch
+from scans.batches.state import progress
+from scans.intake.errors import ScanRejected
+from scans.models import BatchItem, BatchJob
 
 TAG = ["batches"]
 
@@ -35,9 +35,10 @@ class BatchSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "owner", "source", "created", "finished", "progress", "url"]
 
     def get_progress(self, batch) -> dict:
-        p = batches.progress(batch)
+        p = progress(batch)
         return {"total": p.total, "done": p.done, "failed": p.failed, "skipped": p.skipped, "pending": p.pending,
-                "percent": p.percent, "images_per_s": p.rate, "eta_s": p.eta_s, "finished": p.finished}
+                "percent": p.percent, "images_per_s": p.rate, "eta_s": p.eta_s, "finished": p.finished,
+                "waiting": p.waiting, "retry_in_s": p.retry_in_s}
 
     def get_url(self, batch) -> str:
         return self.context["request"].build_absolute_uri(reverse("api:batch", args=[batch.pk]))
@@ -71,7 +72,7 @@ class BatchList(generics.ListAPIView):
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
-        return batches.visible_batches(self.request.user)
+        return selectors.visible_batches(self.request.user)
 
     def get_throttles(self):
         return [UserThrottle(), UploadThrottle()] if self.request.method == "POST" else [UserThrottle()]
@@ -88,9 +89,9 @@ class BatchList(generics.ListAPIView):
                    responses={201: BatchSerializer, **errors(400, 403, 413)})
     def post(self, request, *args, **kwargs):
         try:
-            batch = batches.create_batch(request.user, request.FILES.getlist("files"), source="api")
+            batch = create_batch(request.user, request.FILES.getlist("files"), source="api")
         except ScanRejected as exc:
-            raise ApiError(413 if exc.code.endswith("too_large") else 400, exc.code, exc.message, "files") from None
+            raise rejected(exc, "files") from None
         location = request.build_absolute_uri(reverse("api:batch", args=[batch.pk]))
         return Response(BatchSerializer(batch, context={"request": request}).data, status=status.HTTP_201_CREATED,
                         headers={"Location": location})
@@ -100,7 +101,8 @@ class BatchDetail(APIView):
     @extend_schema(tags=TAG, summary="One batch: progress and every item", responses={200: BatchDetailSerializer,
                                                                                     **errors(404)})
     def get(self, request, pk: int):
-        batch = get_batch_for_user(request.user, pk)
+        batch = selectors.get_batch_for_user(request.user, pk)
+        record(request.user, AuditEvent.VIEWED, batch, "API")
         return Response(BatchDetailSerializer(batch, context={"request": request}).data)
 
 
@@ -108,8 +110,6 @@ class BatchCsv(APIView):
     @extend_schema(tags=TAG, summary="One batch as CSV: a row per file, its result or its reason",
                    responses={(200, "text/csv"): OpenApiTypes.STR, **errors(404)})
     def get(self, request, pk: int):
-        batch = get_batch_for_user(request.user, pk)
+        batch = selectors.get_batch_for_user(request.user, pk)
         record(request.user, AuditEvent.EXPORTED, batch, "CSV (API)")
-        response = StreamingHttpResponse(csv_chunks(batch), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="neurolens-batch-{batch.pk}.csv"'
-        return response
+        return csv_response(batch)

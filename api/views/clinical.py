@@ -10,29 +10,33 @@ from api.errors import ApiError, errors
 from api.serializers import ReviewSerializer, ScanSerializer
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, services
-from scans.clinical_views import pdf_response
-from scans.forms import ReviewForm, with_review_status
-from scans.reports import patient_report_pdf, scan_report_pdf
+from scans import permissions, reviews, selectors
+from scans.forms import ReviewForm
+from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
 
 class ReviewInputSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["confirmed", "corrected"])
-    corrected_label = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=["confirmed", "corrected", "not_assessable"])
+    corrected_label = serializers.CharField(required=False, allow_blank=True, default="",
+                                            help_text="corrected: the right class key.")
+    reason = serializers.ChoiceField(choices=["wrong_modality", "poor_quality", "not_brain", "other"], required=False,
+                                     help_text="not_assessable: why no class can be given.")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 @extend_schema(tags=["reviews"], methods=["GET"], summary="A scan's reviews, newest (current) first",
                responses={200: ReviewSerializer(many=True), **errors(404)})
-@extend_schema(tags=["reviews"], methods=["POST"], summary="Confirm or correct a scan's result",
-               description="Reviewers and administrators only. The model's prediction is never changed; "
-                           "the new review becomes the scan's current status.",
+@extend_schema(tags=["reviews"], methods=["POST"], summary="Confirm, correct or mark a scan's result not assessable",
+               description="Reviewers and administrators only. `confirmed` (the model's class is right; not for an "
+                           "out-of-scope image, which has none), `corrected` with `corrected_label`, or "
+                           "`not_assessable` with `reason`. The model's prediction is never changed; the new review "
+                           "becomes the scan's current status and its headline everywhere.",
                request=ReviewInputSerializer, responses={201: ReviewSerializer, **errors(400, 403, 404)})
 @api_view(["GET", "POST"])
 def scan_reviews(request, pk: int):
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     if request.method == "GET":
         return Response(ReviewSerializer(scan.reviews.select_related("reviewer"), many=True).data)
     if not permissions.can_review(request.user):
@@ -42,45 +46,51 @@ def scan_reviews(request, pk: int):
         field, messages = next(iter(form.errors.items()))
         raise ApiError(400, "invalid", " ".join(messages), None if field == "__all__" else field)
     data = form.cleaned_data
-    review = services.review_scan(request.user, scan, data["status"], data["corrected_label"], data["comment"])
+    review = reviews.review_scan(request.user, scan, data["status"], data["corrected_label"], data["reason"],
+                                 data["comment"])
     return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["reports"], summary="PDF report of one scan", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
 def scan_report(request, pk: int):
-    scan = permissions.get_scan_for_user(request.user, pk)
+    scan = selectors.get_scan_for_user(request.user, pk)
     pdf = scan_report_pdf(scan, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report (API)")
     return pdf_response(pdf, f"neurolens-scan-{scan.pk}.pdf")
 
 
 PatientRows = inline_serializer("PatientRow", {
-    "patient_ref": serializers.CharField(), "scans": serializers.IntegerField(),
-    "first": serializers.DateTimeField(), "last": serializers.DateTimeField()}, many=True)
+    "public_id": serializers.UUIDField(help_text="The patient's opaque id, for /api/v1/patients/{id}."),
+    "reference": serializers.CharField(help_text="The reference typed at upload, or the DICOM pseudonym."),
+    "owner_name": serializers.CharField(allow_null=True, help_text="The clinician whose patient this is; null "
+                                                                   "for a DICOM pseudonym (shared)."),
+    "scans": serializers.IntegerField(), "first": serializers.DateTimeField(), "last": serializers.DateTimeField()},
+    many=True)
 
 
-@extend_schema(tags=["patients"], summary="Patient references with scans you can see",
+@extend_schema(tags=["patients"], summary="Patients with scans you can see",
+               description="One row per patient: two clinicians' equal references are two patients.",
                operation_id="v1_patients_index", responses={200: PatientRows, **errors()})
 @api_view(["GET"])
 def patients(request):
-    rows = permissions.patient_rows(request.user)
+    rows = selectors.patient_rows(request.user)
     return Response(list(rows))
 
 
 @extend_schema(tags=["patients"], summary="One patient's scans and results, oldest first",
                responses={200: ScanSerializer(many=True), **errors(404)})
 @api_view(["GET"])
-def patient(request, ref: str):
-    scans = with_review_status(permissions.patient_scans(request.user, ref))
-    record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=ref, detail="API")
-    return Response(ScanSerializer(scans, many=True, context={"request": request}).data)
+def patient(request, pid):
+    _, scans = selectors.patient_scans(request.user, pid)
+    record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=pid, detail="API")
+    return Response(ScanSerializer(selectors.with_review_status(scans), many=True, context={"request": request}).data)
 
 
 @extend_schema(tags=["reports"], summary="PDF report of one patient's scans", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
-def patient_report(request, ref: str):
-    scans = permissions.patient_scans(request.user, ref)
-    pdf = patient_report_pdf(ref, scans, request.user.get_username())
-    record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=ref, detail="PDF report (API)")
+def patient_report(request, pid):
+    patient, scans = selectors.patient_scans(request.user, pid)
+    pdf = patient_report_pdf(patient, scans, request.user.get_username())
+    record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=pid, detail="PDF report (API)")
     return pdf_response(pdf, "neurolens-patient-report.pdf")

@@ -24,7 +24,8 @@ from api.views.meta import classifier
 from api.views.scans import CanUpload, upload
 from ml.infer import CLASSES, DISPLAY_NAMES
 from scans import services
-from scans.ingest import ScanRejected
+from scans.intake.errors import InferenceFailed, ScanRejected
+from scans.verdicts import out_of_scope_reason
 
 TAG = ["prototype"]
 NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
@@ -37,16 +38,22 @@ def _names(field) -> dict:
 PrototypeProbabilities = inline_serializer("PrototypeProbabilities", _names(serializers.FloatField))
 
 
-def _prediction_fields() -> dict:
+def _prediction_fields(nullable: bool = False) -> dict:
+    """The prototype's prediction; in the history (`nullable`) an out-of-scope image has null class fields."""
+    null = " Null for an out-of-scope image (not assessed)." if nullable else ""
     return {
-        "prediction": serializers.ChoiceField(choices=NAMES),
-        "confidence": serializers.FloatField(help_text="A fraction, 0 to 1."),
-        "all_predictions": PrototypeProbabilities.__class__(),
+        "prediction": serializers.ChoiceField(choices=NAMES, allow_null=nullable, help_text="The class." + null),
+        "confidence": serializers.FloatField(allow_null=nullable, help_text="A fraction, 0 to 1." + null),
+        "all_predictions": PrototypeProbabilities.__class__(allow_null=nullable),
         "timestamp": serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS."),
+        **({"out_of_scope": serializers.BooleanField(),
+            "out_of_scope_reason": serializers.CharField(allow_null=True)} if nullable else {}),
     }
 
 
 PredictSerializer = inline_serializer("PrototypePrediction", _prediction_fields())
+OUT_OF_SCOPE = ("out_of_scope", ("Not assessed: the image is out of scope ({reason}). It was stored as a scan of "
+                                "yours; no class is given."))
 
 
 def stamp(moment) -> str | None:
@@ -54,10 +61,24 @@ def stamp(moment) -> str | None:
 
 
 def prediction_body(scan) -> dict:
+    """An in-scope prediction as the prototype gave it (callers deal with out-of-scope first)."""
     p = scan.prediction
     return {"prediction": DISPLAY_NAMES[p.label], "confidence": p.confidence,
             "all_predictions": {DISPLAY_NAMES[c]: v for c, v in p.probabilities.items()},
             "timestamp": stamp(p.created)}
+
+
+def history_body(scan) -> dict:
+    p = scan.prediction
+    if p.shows_class:
+        return {**prediction_body(scan), "out_of_scope": False, "out_of_scope_reason": None}
+    return {"prediction": None, "confidence": None, "all_predictions": None, "timestamp": stamp(p.created),
+            "out_of_scope": True, "out_of_scope_reason": out_of_scope_reason(p)}
+
+
+def out_of_scope_error(scan) -> ApiError:
+    code, message = OUT_OF_SCOPE
+    return ApiError(422, code, message.format(reason=out_of_scope_reason(scan.prediction)), "image")
 
 
 @extend_schema(tags=TAG, summary="The four class names",
@@ -69,14 +90,20 @@ def classes(request):
 
 
 @extend_schema(tags=TAG, summary="Classify one image (stored as a scan of yours)",
+               description="An image the model cannot assess (out of scope: not a brain MRI slice like its training "
+                           "images) is stored but answered with 422 and code `out_of_scope`, the reason in the "
+                           "message: never a class.",
                request=inline_serializer("PrototypeUpload", {"image": serializers.FileField()}),
-               responses={200: PredictSerializer, **errors(400, 403, 413, 415, 503)})
+               responses={200: PredictSerializer, **errors(400, 403, 413, 415, 422, 503)})
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, CanUpload])
 @throttle_classes([UserThrottle, UploadThrottle])
 @parser_classes([MultiPartParser])
 def predict(request):
-    return Response(prediction_body(upload(request).scan))
+    scan = upload(request).scan
+    if not scan.prediction.shows_class:
+        raise out_of_scope_error(scan)
+    return Response(prediction_body(scan))
 
 
 BatchError = inline_serializer("PrototypeBatchError", {
@@ -87,10 +114,11 @@ BatchItems = PolymorphicProxySerializer(
 
 
 def _batch_item(file, outcome) -> dict:
-    if isinstance(outcome, ScanRejected):
-        return {"filename": file.name, **error_body(outcome.code, outcome.message, "images")}
-    if isinstance(outcome, services.InferenceFailed):
-        return {"filename": file.name, **error_body("inference_failed", str(outcome), "images")}
+    if isinstance(outcome, (ScanRejected, InferenceFailed)):
+        return {"filename": file.name, **error_body(outcome.code, str(outcome), "images")}
+    if not outcome.scan.prediction.shows_class:
+        exc = out_of_scope_error(outcome.scan)
+        return {"filename": file.name, **error_body(exc.code, exc.message, "images")}
     return prediction_body(outcome.scan)
 
 
@@ -131,7 +159,8 @@ def model_info(request):
 
 
 HistoryItems = inline_serializer("PrototypeHistoryItem", {
-    "id": serializers.IntegerField(), "filename": serializers.CharField(), **_prediction_fields()}, many=True)
+    "id": serializers.IntegerField(), "filename": serializers.CharField(), **_prediction_fields(nullable=True)},
+    many=True)
 
 
 class History(ListAPIView):
@@ -146,7 +175,7 @@ class History(ListAPIView):
     def get(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(
-            [{"id": s.pk, "filename": s.original_name, **prediction_body(s)} for s in page])
+            [{"id": s.pk, "filename": s.original_name, **history_body(s)} for s in page])
 
 
 @extend_schema(tags=TAG, summary="The data behind the dashboard charts", parameters=FILTER_PARAMETERS,

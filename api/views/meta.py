@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from api.errors import ApiError, errors
 from api.serializers import ClassSerializer
 from ml.infer import get_classifier
-from scans import views
+from scans import services
 
 HealthSerializer = inline_serializer("Health", {
     "status": serializers.ChoiceField(choices=["ok", "error"]),
@@ -28,7 +28,8 @@ HealthSerializer = inline_serializer("Health", {
 @authentication_classes([])
 @permission_classes([AllowAny])
 def health(request):
-    return views.health(request._request)
+    healthy, body = services.health()
+    return Response(body, status=200 if healthy else 503)
 
 
 @extend_schema(tags=["model"], summary="The four classes", responses={200: ClassSerializer(many=True), **errors()})

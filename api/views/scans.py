@@ -1,9 +1,9 @@
 """Scans and predictions: the same services and visibility rules as the pages."""
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -17,10 +17,9 @@ from api.serializers import PredictionSerializer, ScanSerializer, UploadResultSe
 from api.throttles import UploadThrottle, UserThrottle
 from audit.models import AuditEvent
 from audit.trail import record
-from scans import permissions, services
-from scans.heatmaps import heatmap_png
-from scans.ingest import ScanRejected
-from scans.models import Prediction
+from scans import permissions, selectors, services
+from scans.intake.errors import ScanRejected
+from scans.reports.heatmaps import heatmap_png, png_response
 
 TAG = ["scans"]
 
@@ -79,18 +78,28 @@ class ScanList(generics.ListAPIView):
 class ScanDetail(APIView):
     @extend_schema(tags=TAG, summary="One scan with its prediction", responses={200: ScanSerializer, **errors(404)})
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         record(request.user, AuditEvent.VIEWED, scan, "API")
         return Response(ScanSerializer(scan, context={"request": request}).data)
 
     @extend_schema(tags=TAG, summary="Delete a scan, its image and its result",
-                   description="Only the owner or an administrator may delete.",
-                   responses={204: OpenApiResponse(description="Deleted."), **errors(403, 404)})
+                   description="Only the owner or an administrator may delete. A reviewed scan needs a `reason` (query "
+                               "parameter), which the audit trail keeps.",
+                   parameters=[OpenApiParameter("reason", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                                                description="Why (at most 200 characters); required once the scan "
+                                                            "has a reviewer's verdict.")],
+                   responses={204: OpenApiResponse(description="Deleted."), **errors(400, 403, 404)})
     def delete(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         if not permissions.can_delete(request.user, scan):
             raise ApiError(403, "permission_denied", "Only the scan's owner or an administrator may delete it.")
-        services.delete_scan(scan, by=request.user)
+        reason = request.query_params.get("reason", "")
+        if len(reason) > 200 or not reason.isprintable():
+            raise ApiError(400, "invalid", "The reason is one line of at most 200 characters.", "reason")
+        try:
+            services.delete_scan(scan, by=request.user, reason=reason)
+        except services.ReasonRequired as exc:
+            raise ApiError(400, "reason_required", str(exc), "reason") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -100,7 +109,7 @@ IMAGE_RESPONSES = {(200, "image/png"): OpenApiTypes.BINARY, (200, "image/jpeg"):
 @extend_schema(tags=TAG, summary="The uploaded image", responses={**IMAGE_RESPONSES, **errors(404)})
 class ScanImage(APIView):
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
+        scan = selectors.get_scan_for_user(request.user, pk)
         record(request.user, AuditEvent.DOWNLOADED, scan, "image (API)")
         response = FileResponse(scan.image.open("rb"), content_type=scan.image_content_type)
         response["Cache-Control"] = "private, max-age=3600"
@@ -109,20 +118,22 @@ class ScanImage(APIView):
 
 @extend_schema(tags=TAG, summary="Heat map of the regions behind the prediction",
                description="A class-activation map of the predicted class, coloured and laid over the image, "
-                           "as a PNG the size of the image. Computed on request.",
+                           "as a PNG of the image's display size (at most DISPLAY_SIDE, 1024 px, a side). Computed on request. An out-of-scope image was not "
+                           "assessed and has none: 404 with code `out_of_scope`.",
                responses={(200, "image/png"): OpenApiTypes.BINARY, **errors(404, 503)})
 class ScanHeatmap(APIView):
     throttle_classes = [UserThrottle, UploadThrottle]
 
     def get(self, request, pk: int):
-        scan = permissions.get_scan_for_user(request.user, pk)
-        response = HttpResponse(heatmap_png(scan), content_type="image/png")
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        scan = selectors.get_scan_for_user(request.user, pk)
+        if not scan.prediction.shows_class:
+            raise ApiError(404, "out_of_scope", "This image is out of scope and was not assessed: it has no heat map.")
+        record(request.user, AuditEvent.VIEWED, scan, "heat map (API)")
+        return png_response(heatmap_png(scan))
 
 
 def visible_predictions(request):
-    return Prediction.objects.filter(scan__in=filtered_scans(request).values("pk")).select_related("scan")
+    return selectors.predictions_of(filtered_scans(request)).select_related("scan")
 
 
 class PredictionList(generics.ListAPIView):
@@ -144,8 +155,4 @@ class PredictionDetail(APIView):
     @extend_schema(tags=["predictions"], summary="One prediction", responses={200: PredictionSerializer,
                                                                             **errors(404)})
     def get(self, request, pk: int):
-        visible = Prediction.objects.filter(scan__in=permissions.visible_scans(request.user).values("pk"))
-        prediction = visible.filter(pk=pk).first()
-        if prediction is None:
-            raise ApiError(404, "not_found", "No such prediction.")
-        return Response(PredictionSerializer(prediction).data)
+        return Response(PredictionSerializer(selectors.get_prediction_for_user(request.user, pk)).data)

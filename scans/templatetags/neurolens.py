@@ -15,3 +15,9 @@ def percent(value, digits: int = 1) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def words(value) -> str:
+    """not_assessable -> "not assessable"."""
+    return str(value or "").replace("_", " ")

@@ -1,6 +1,8 @@
-"""Every aggregate against figures worked out by hand from the six known predictions."""
+"""Every figure against values worked out by hand from the six known predictions. Counts and means
+are exact; medians and percentiles come from bins (1 % of confidence; a factor 10**0.05 of time),
+so they are checked against the exact value within the bins' stated resolution."""
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,59 +10,64 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import queries
-from analytics.percentile import PercentileCont, percentile_by_offset
+from analytics.scope import Scope
 from scans.models import Prediction, Review, Scan
+from tests.analytics.conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
-LOW = 0.6
+LOW = 60
+BIN = queries.CONFIDENCE_RESOLUTION + 1e-9
 
 
 def preds(**filters):
-    return Prediction.objects.filter(**filters).order_by()
+    return Scope(tz=timezone.get_current_timezone(), **filters)
 
 
 def test_totals_match_hand_computed_values(known):
-    t = queries.totals(preds(), LOW)
-    assert (t["total"], t["out_of_scope"], t["low_confidence"]) == (6, 1, 2)
-    assert t["mean_confidence"] == pytest.approx(4.10 / 6, abs=1e-4)
-    assert t["median_confidence"] == pytest.approx(0.675)
+    t = queries.summary(preds(), LOW, exact_span=True)
+    #  The out-of-scope prediction is counted on its own and in no confidence figure (it has no class).
+    assert (t["total"], t["in_scope"], t["out_of_scope"], t["low_confidence"]) == (6, 5, 1, 1)
+    assert t["mean_confidence"] == pytest.approx(3.70 / 5, abs=1e-4)
+    assert t["median_confidence"] == pytest.approx(0.70, abs=BIN)
     assert t["out_of_scope_share"] == pytest.approx(0.1667, abs=1e-4)
-    assert t["low_confidence_share"] == pytest.approx(0.3333, abs=1e-4)
-    assert t["first"].date() == date(2026, 3, 2) and t["last"].date() == date(2026, 3, 11)
+    assert t["low_confidence_share"] == pytest.approx(0.2, abs=1e-4)
+    assert t["first"] == MONDAY and t["last"] == MONDAY + timedelta(days=9)  # exact, not the hour
 
 
 def test_totals_of_nothing_are_zero_and_none(db):
-    t = queries.totals(preds(), LOW)
+    t = queries.summary(preds(), LOW, exact_span=True)
     assert t["total"] == 0 and t["mean_confidence"] is None and t["median_confidence"] is None
-    assert t["out_of_scope_share"] is None
+    assert t["out_of_scope_share"] is None and t["first"] is None
 
 
 def test_class_stats_give_count_share_mean_median_and_low_per_class(known):
-    rows = {r["label"]: r for r in queries.class_stats(preds(), LOW)}
+    rows = {r["label"]: r for r in queries.summary(preds(), LOW)["by_class"]}
     assert list(rows) == ["glioma", "meningioma", "notumor", "pituitary"]
     g = rows["glioma"]
-    assert (g["count"], g["share"], g["low_confidence"]) == (3, 0.5, 1)
-    assert g["mean_confidence"] == pytest.approx(0.7167, abs=1e-4) and g["median_confidence"] == pytest.approx(0.65)
-    assert rows["notumor"]["out_of_scope"] == 1 and rows["notumor"]["low_confidence_share"] == 1.0
-    assert rows["pituitary"]["median_confidence"] == pytest.approx(0.85)
+    assert (g["count"], g["share"], g["low_confidence"]) == (3, 0.6, 1)  # shares of the 5 in scope
+    assert g["mean_confidence"] == pytest.approx(0.7167, abs=1e-4)
+    assert g["median_confidence"] == pytest.approx(0.65, abs=BIN)
+    #  The out-of-scope "notumor" is no notumor result: not counted in its class.
+    assert rows["notumor"]["count"] == 0 and rows["notumor"]["low_confidence_share"] is None
+    assert rows["pituitary"]["median_confidence"] == pytest.approx(0.85, abs=BIN)
 
 
 def test_class_stats_list_a_class_without_predictions_as_zero(known):
-    rows = {r["label"]: r for r in queries.class_stats(preds(label="glioma"), LOW)}
+    rows = {r["label"]: r for r in queries.summary(preds(label="glioma"), LOW)["by_class"]}
     assert rows["pituitary"] == {**rows["pituitary"], "count": 0, "share": 0.0, "mean_confidence": None}
 
 
 def test_the_histogram_puts_each_confidence_in_its_tenth(known):
-    hist = queries.confidence_histogram(preds())
+    hist = queries.summary(preds(), LOW)["histogram"]
     assert hist["glioma"] == [0, 0, 0, 0, 0, 1, 1, 0, 0, 1]
-    assert hist["meningioma"][7] == 1 and hist["notumor"][4] == 1 and hist["pituitary"][8] == 1
+    assert hist["meningioma"][7] == 1 and hist["notumor"] == [0] * 10 and hist["pituitary"][8] == 1
 
 
 def test_a_confidence_of_one_lands_in_the_last_bin(owner):
     from tests.analytics.conftest import add_prediction
 
     add_prediction(owner, "glioma", 1.0, 0)
-    assert queries.confidence_histogram(preds())["glioma"][9] == 1
+    assert queries.summary(preds(), LOW)["histogram"]["glioma"][9] == 1
 
 
 def test_the_weekly_timeline_stacks_classes_from_monday(known):
@@ -75,28 +82,41 @@ def test_the_daily_timeline_fills_quiet_days_with_zeros(known):
     assert len(days) == 10 and [d["total"] for d in days] == [1, 2, 0, 0, 0, 0, 0, 0, 2, 1]
 
 
-def test_the_overview_folds_one_query_into_the_same_figures(known, django_assert_num_queries):
+def test_the_summary_is_one_query_and_the_exact_span_two_short_reads_more(known, django_assert_num_queries):
     with django_assert_num_queries(1):
-        seen = queries.overview(preds(), "week")
-    assert seen["totals"] == {"total": 6, "out_of_scope": 1, "out_of_scope_share": 0.1667,
-                              "mean_confidence": round(4.10 / 6, 4)}
-    assert seen["histogram"] == queries.confidence_histogram(preds())
-    assert seen["timeline"] == queries.timeline(preds(), "week")
-    assert [c["count"] for c in seen["classes"]] == [3, 1, 1, 1]
+        seen = queries.summary(preds(), LOW)
+    assert (seen["total"], seen["out_of_scope"], seen["mean_confidence"]) == (6, 1, round(3.70 / 5, 4))
+    assert [c["count"] for c in seen["by_class"]] == [3, 1, 0, 1]
+    with django_assert_num_queries(3):
+        queries.summary(preds(), LOW, exact_span=True)
 
 
-def test_inference_percentiles_per_model_version(known):
+def test_inference_percentiles_per_model_version_within_the_bins_resolution(known):
     rows = {r["model_version"]: r for r in queries.inference_by_version(preds())}
-    assert (rows["v1"]["count"], rows["v1"]["p50_ms"], rows["v1"]["p95_ms"]) == (3, 20.0, 29.0)
-    assert (rows["v2"]["p50_ms"], rows["v2"]["p95_ms"]) == (50.0, 59.0)
+    assert rows["v1"]["count"] == 3
+    #  percentile_cont over the exact times: v1 (10, 20, 30) -> 20 and 29; v2 (40, 50, 60) -> 50 and 59.
+    for version, p50, p95 in (("v1", 20.0, 29.0), ("v2", 50.0, 59.0)):
+        assert rows[version]["p50_ms"] == pytest.approx(p50, rel=0.06)
+        assert rows[version]["p95_ms"] == pytest.approx(p95, rel=0.06)
+    assert f"{rows['v1']['first']:%Y-%m}" == f"{rows['v2']['last']:%Y-%m}" == "2026-03"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="percentile_cont is PostgreSQL's")
-def test_the_offset_fallback_agrees_with_percentile_cont(known):
-    for fraction in (0, 0.25, 0.5, 0.95, 1):
-        native = preds().aggregate(v=PercentileCont("confidence", fraction))["v"]
-        assert percentile_by_offset(preds(), "confidence", fraction) == pytest.approx(native)
-    assert percentile_by_offset(preds(label="nothing"), "confidence", 0.5) is None
+def test_a_minimum_confidence_is_exact_at_the_bin_edge(known, owner):
+    from tests.analytics.conftest import add_prediction
+
+    add_prediction(owner, "glioma", 0.29, 0)  # 0.29 * 100 is 28.999...: still "at least 29 %"
+    #  A confidence filter leaves out the out-of-scope prediction (0.40): it has no confidence to filter.
+    assert queries.summary(preds(min_pct=29), LOW)["total"] == 6
+    assert queries.summary(preds(min_pct=30), LOW)["total"] == 5
+    assert queries.summary(preds(min_pct=95), LOW)["total"] == 1
+
+
+def test_a_decimal_minimum_confidence_is_exact_from_the_rows(known, django_assert_num_queries):
+    """87 or 64.5 %: any value, not only whole or multiples of five (a decimal is read from the rows)."""
+    assert queries.summary(preds(min_pct=85), LOW)["total"] == 2
+    assert queries.summary(preds(min_pct=85.5), LOW)["total"] == 1
+    assert queries.summary(preds(min_pct=64.5), LOW)["total"] == 4
+    assert queries.summary(preds(min_pct=65.01), LOW)["total"] == 3
 
 
 def test_usage_counts_scans_per_user_and_day(known, django_assert_num_queries):

@@ -3,7 +3,7 @@
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from scans.batch_models import BatchJob
+from scans.models import BatchJob
 from tests.api.conftest import assert_error, token_client
 from tests.batches.helpers import bad_files, good_files, zip_bytes
 from tests.helpers import png

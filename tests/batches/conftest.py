@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from scans import inprocess
+from scans.batches import inprocess
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ import zipfile
 import pytest
 from django.core.files.base import ContentFile
 
-from scans.archive import read_archive
-from scans.batch_models import BatchJob
-from scans.ingest import ScanRejected
-from scans.models import Scan
+from scans.intake.archive import read_archive
+from scans.intake.errors import ScanRejected
+from scans.models import BatchJob, Scan
 from tests.batches.helpers import post_batch, zip_bytes
 from tests.helpers import client_for, png, stored_files
 
@@ -17,18 +16,18 @@ def members(data: bytes, max_members: int = 100, max_bytes: int = 10**7) -> dict
     return {m.name: m.skipped for m in read_archive(data, max_members=max_members, max_bytes=max_bytes)}
 
 
-def test_members_in_folders_are_read_and_named_by_their_path():
+def test_members_in_folders_are_read_and_named_by_their_position_alone():
     data = zip_bytes({"study/a/1.png": png(96, 1), "study/b/2.png": png(96, 2), "study/readme.txt": b"hello"})
-    assert members(data) == {"study/a/1.png": "", "study/b/2.png": "",
-                             "study/readme.txt": "Not an image (JPEG, PNG or DICOM)."}
+    assert members(data) == {"PNG 1 of 3": "", "PNG 2 of 3": "",
+                             "file 3 of 3": "Not an image (JPEG, PNG or DICOM)."}
 
 
 def test_one_nested_archive_is_opened_and_a_deeper_one_is_skipped():
     deeper = zip_bytes({"x.png": png(96, 3)})
     inner = zip_bytes({"in.png": png(96, 4), "deeper.zip": deeper})
     found = members(zip_bytes({"top.png": png(96, 5), "inner.zip": inner}))
-    assert found["top.png"] == "" and found["inner.zip/in.png"] == ""
-    assert "not opened" in found["inner.zip/deeper.zip"]
+    assert found["PNG 1 of 3"] == "" and found["PNG 2 of 3"] == ""
+    assert "not opened" in found["file 3 of 3"]
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.png", "/abs/slice.png", "a/../../b.png", "..\\win.png",
@@ -71,18 +70,17 @@ def test_a_zip_upload_lists_skipped_members_with_their_reason(owner):
     client = client_for(owner)
     post_batch(client, [ContentFile(data, name="study.zip")])
     batch = BatchJob.objects.get()
-    assert batch.name == "study.zip"
+    assert batch.name == "4 files"  # neither the archive's name nor its paths are kept
     assert {i.name: i.status for i in batch.items.all()} == {
-        "study.zip/s/1.png": "done", "study.zip/s/2.png": "done", "study.zip/s/notes.txt": "skipped",
-        "study.zip/s/bad.png": "failed"}
-    assert batch.items.get(name="study.zip/s/notes.txt").error_message == "Not an image (JPEG, PNG or DICOM)."
+        "PNG 1 of 4": "done", "PNG 2 of 4": "done", "file 3 of 4": "skipped", "PNG 4 of 4": "failed"}
+    assert batch.items.get(name="file 3 of 4").error_message == "Not an image (JPEG, PNG or DICOM)."
     assert Scan.objects.count() == 2
 
 
 def test_a_refused_archive_stores_nothing(owner, settings):
     response = post_batch(client_for(owner), [ContentFile(png(96, 1), name="a.png"),
                                               ContentFile(zip_bytes({"../x.png": png(96, 2)}), name="evil.zip")])
-    assert response.status_code == 422 and b"outside itself" in response.content
+    assert response.status_code == 400 and b"outside itself" in response.content
     assert not BatchJob.objects.exists() and not stored_files(settings)
 
 

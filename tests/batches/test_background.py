@@ -12,11 +12,10 @@ from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from scans import inprocess
-from scans.batch_models import BatchItem, BatchJob
-from scans.batch_work import scan_file_name
-from scans.models import Prediction, Scan
-from scans.tasks import resume_in_process
+from scans.batches import inprocess
+from scans.batches.tasks import resume_in_process
+from scans.batches.work import scan_file_name
+from scans.models import BatchItem, BatchJob, Prediction, Scan
 from tests.batches.helpers import bad_files, good_files, post_batch
 from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
@@ -84,8 +83,8 @@ import os, time
 import django
 django.setup()
 from django.contrib.auth.models import User
-from scans import inprocess
-from scans.batches import create_batch
+from scans.batches import inprocess
+from scans.batches.services import create_batch
 from tests.batches.helpers import good_files
 inprocess.submit(time.sleep, 600)  # its thread busy: the batch waits in this process's memory
 create_batch(User.objects.get(pk=%d), good_files(5))

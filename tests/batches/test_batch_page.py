@@ -7,8 +7,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from scans.batch_models import BatchItem, BatchJob
-from scans.models import Prediction, Scan
+from scans.models import BatchItem, BatchJob, Prediction, Scan
 from tests.batches.helpers import bad_files, good_files, post_batch
 from tests.dicom_files import mr_file
 from tests.helpers import client_for, stored_files
@@ -47,7 +46,7 @@ def test_a_mixed_batch_classifies_the_good_and_reports_the_bad(owner):
     assert repeat.duplicate and repeat.scan == batch.items.get(position=0).scan
     page = client.get(reverse("scans:batch", args=[batch.pk])).content.decode()
     assert "3 scans." in page and page.count('data-testid="problem-row"') == 4
-    assert "The image is damaged and cannot be read." in page
+    assert "The image is truncated or damaged and cannot be read." in page
 
 
 def test_the_progress_fragment_counts_and_stops_polling_when_finished(owner):
@@ -111,7 +110,7 @@ def test_only_uploaders_may_start_a_batch(researcher):
 def test_too_many_files_are_refused_whole(owner, settings):
     settings.BATCH_MAX_FILES = 3
     response = post_batch(client_for(owner), good_files(4))
-    assert response.status_code == 422 and b"At most 3 images" in response.content
+    assert response.status_code == 400 and b"At most 3 images" in response.content
     assert not BatchJob.objects.exists() and not stored_files(settings)
 
 
@@ -123,6 +122,6 @@ def test_the_page_offers_multiple_files_and_a_drop_zone(owner):
 def test_a_dicom_files_name_is_not_kept(owner):
     post_batch(client_for(owner), [ContentFile(mr_file(), name="DOE^JOHN.dcm")])
     item = BatchJob.objects.get().items.get()
-    assert item.name == "DICOM file.dcm" and item.status == "done"
+    assert item.name == "MR 1 of 1" and item.status == "done"
     assert "DOE" not in item.batch.name
     assert "DOE" not in item.scan.original_name

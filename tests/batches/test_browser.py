@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from scans.batch_models import BatchItem
-from scans.batch_work import settle_items
+from scans.batches.work import settle_items
+from scans.models import BatchItem
 from tests.e2e.test_browser import ARGS, CHROMIUM
 from tests.helpers import PASSWORD, jpeg, png
 

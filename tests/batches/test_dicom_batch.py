@@ -6,9 +6,8 @@ from django.core import serializers
 from django.core.files.base import ContentFile
 from pydicom.data import get_testdata_file
 
-from scans.batch_models import BatchItem, BatchJob
-from scans.dicom import patient_key, read_dicom, staged_upload
-from scans.models import Scan
+from scans.intake.dicom import patient_key, read_dicom, staged_upload
+from scans.models import BatchItem, BatchJob, Scan
 from tests.batches.helpers import post_batch, zip_bytes
 from tests.dicom_files import PATIENT_ID, SECRETS, leaked, mr_dataset, mr_file, to_bytes
 from tests.helpers import client_for, stored_files
@@ -16,8 +15,8 @@ from tests.helpers import client_for, stored_files
 
 def test_what_is_staged_is_de_identified_and_keeps_the_key():
     secret = django_settings.PATIENT_KEY_SECRET
-    staged, name = staged_upload(mr_file(), f"{SECRETS['name']}.dcm", secret)
-    assert leaked(staged) == [] and name == "DICOM file.dcm"
+    staged, name = staged_upload(mr_file(), f"{SECRETS['name']}.dcm", secret, "DICOM")
+    assert leaked(staged) == [] and name == "MR"
     read = read_dicom(staged, secret=secret, min_side=64, max_side=8192)
     assert read.patient_key == patient_key(PATIENT_ID, secret)
 

@@ -1,9 +1,8 @@
 """A task delivered twice stores nothing twice (in-process; the Redis path is in test_worker.py)."""
 
-from scans.batch_models import BatchItem, BatchJob
-from scans.batch_work import settle_items
-from scans.models import Prediction
-from scans.tasks import enqueue_batch, resume_unfinished
+from scans.batches.tasks import enqueue_batch, resume_unfinished
+from scans.batches.work import settle_items
+from scans.models import BatchItem, BatchJob, Prediction
 from tests.batches.helpers import good_files, post_batch
 from tests.helpers import client_for
 

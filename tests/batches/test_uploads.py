@@ -5,8 +5,8 @@ import io
 
 from django.http.multipartparser import MultiPartParser
 
-from scans import uploads
-from scans.bench import multipart
+from devtools.bench import multipart
+from scans.intake import uploads
 
 
 def parse(files: list[tuple[str, bytes]]) -> list:

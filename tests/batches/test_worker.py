@@ -17,9 +17,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from config.celery import app
-from scans.batch_models import BatchItem, BatchJob
-from scans.models import Prediction, Scan
-from scans.tasks import classify_items
+from scans.batches.tasks import classify_items
+from scans.models import BatchItem, BatchJob, Prediction, Scan
 from tests.api.conftest import token_client
 from tests.helpers import png
 

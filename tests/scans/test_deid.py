@@ -10,8 +10,8 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from audit.models import AuditEvent
-from scans.deid import deidentify
-from scans.dicom import patient_key
+from scans.intake.deid import deidentify
+from scans.intake.dicom import patient_key
 from scans.models import Prediction, Review, Scan
 from tests.dicom_files import PATIENT_ID, SECRETS, leaked, mr_dataset, mr_file
 from tests.helpers import client_for, stored_files, upload
@@ -56,12 +56,12 @@ def test_no_identifying_value_survives_anywhere(owner, reviewer, staff, settings
         "patients": client.get(reverse("scans:patients")).text,
         "api scan": client.get(reverse("api:scan", args=[scan.pk])).text,
         "api list": client.get(reverse("api:scans")).text,
-        "api patient": client.get(reverse("api:patient", args=[scan.patient_ref])).text,
+        "api patient": client.get(reverse("api:patient", args=[scan.patient.public_id])).text,
         "csv": b"".join(client.get(reverse("api:export-csv")).streaming_content).decode(),
         "json": b"".join(client.get(reverse("api:export-json")).streaming_content).decode(),
         "audit page": client_for(staff).get(reverse("audit:trail")).text,
         "scan pdf": pdf_text(client.get(reverse("scans:report", args=[scan.pk])).content),
-        "patient pdf": pdf_text(client.get(reverse("scans:patient-report", args=[scan.patient_ref])).content),
+        "patient pdf": pdf_text(client.get(reverse("scans:patient-report", args=[scan.patient.public_id])).content),
     }
     for where, text in answers.items():
         assert leaked(text) == [], where

@@ -8,7 +8,8 @@ import pytest
 from django.db import DatabaseError
 
 from ml.infer import Classifier
-from scans.models import Prediction, Scan
+from scans.models import Scan
+from scans.models.clinical import PredictionQuerySet
 from tests.helpers import client_for, png, stored_files, upload
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_a_failed_database_write_removes_the_stored_file(owner, settings, monkey
     def fail(self, *args, **kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(Prediction, "save", fail)
+    monkeypatch.setattr(PredictionQuerySet, "bulk_create", fail)  # the prediction's INSERT
     with pytest.raises(DatabaseError):
         upload(client_for(owner), png())
     assert not Scan.objects.exists() and stored_files(settings) == []

@@ -9,8 +9,8 @@ from django.urls import reverse
 from PIL import Image
 
 from ml.infer import get_classifier
-from scans.heat import read_heat
 from scans.models import Scan
+from scans.models.heat import read_heat
 from tests.helpers import client_for, make_scan, png, synthetic_slice, upload
 
 

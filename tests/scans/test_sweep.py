@@ -49,7 +49,7 @@ def test_old_orphans_go_and_referenced_or_recent_files_stay(owner, settings, cap
 
 
 def test_a_pending_batch_items_staged_file_is_kept(owner, settings):
-    from scans.batch_models import BatchItem, BatchJob
+    from scans.models import BatchItem, BatchJob
 
     staged = _leftover(settings, "scans/2026/11/abc-0.png", 600)
     batch = BatchJob.objects.create(owner=owner, name="1 file")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from scans.services import model_status
+from scans.classify import model_status
 
 
 class Command(BaseCommand):

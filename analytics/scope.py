@@ -1,0 +1,276 @@
+"""Which predictions a figure counts (Scope), and the one way figures read them: grouped rows from
+the smallest rollup that has every dimension asked for, or from the prediction rows themselves
+where no rollup can answer (a text search; inference times under a minimum confidence).
+
+Time: rollups count per hour (or day) in UTC. A viewer's day is the hours that start on it in
+their time zone, so in a zone whose offset is not whole hours (India, +5:30) a day runs from
+00:30 to 00:30 local time. Day rollups serve whole UTC days; the hours at either end of a date
+range come from an hour rollup; per-day figures for a viewer outside UTC come from hour rollups."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from django.db import connection
+from django.db.models import DateField, F, FilteredRelation, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncWeek
+
+from analytics import cubes
+from analytics.models import ROLLUPS
+from scans.models import Prediction, Review
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The predictions a viewer asked about. `owner` is the visibility restriction (None: everyone's),
+    `user` the user filter; start/end are UTC instants on whole hours (end excluded)."""
+    owner: int | None = None
+    user: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    label: str | None = None
+    model_version: str | None = None
+    review: str | None = None
+    out_of_scope: bool | None = None
+    #  A minimum confidence in per cent (whole numbers are answered by the rollups' 1 % bins, others by
+    #  the rows). The model's class and confidence are no result for an out-of-scope image: a class or
+    #  confidence filter leaves those out.
+    min_pct: int | float | None = None
+    #  The label a scan stands at (its current review's class, else the model's in scope): rows only.
+    headline_label: str | None = None
+    q: str | None = None
+    tz: tzinfo = field(default=UTC)
+    #  Only the predictions of these scans (a queryset): read from the rows.
+    scans: QuerySet | None = None
+
+    def with_dates(self, first: date | None, last: date | None) -> Scope:
+        """From the first to the last day (both included) in the viewer's zone."""
+        return replace(self, start=day_start(first, self.tz) if first else None,
+                       end=day_start(last + DAY, self.tz) if last else None)
+
+    @property
+    def filters(self) -> dict:
+        found = {"owner_id": self.owner, "label": self.label, "model_version": self.model_version,
+                 "review": self.review, "out_of_scope": self.out_of_scope}
+        out = {k: v for k, v in found.items() if v is not None}
+        if self.label is not None or self.min_pct is not None:
+            if out.get("out_of_scope"):
+                out["label"] = ""  # out of scope has no class or confidence: nothing matches
+            out["out_of_scope"] = False
+        if self.user is not None:
+            out.setdefault("owner_id", self.user)
+            if out["owner_id"] != self.user:
+                out["owner_id"] = -1  # a clinician asking for someone else's: nothing
+        return out
+
+    @property
+    def filter_dims(self) -> set[str]:
+        dims = set(self.filters) | ({"conf_pct"} if self.min_pct is not None else set())
+        return dims | ({"label", "out_of_scope", "review", "reviewed_label"} if self.headline_label else set())
+
+    def headline_q(self) -> Q:
+        """The class a scan stands at, over rollup dimensions: its reviewer's, or, unreviewed, the model's
+        in scope (the same rule as predictions() applies to rows)."""
+        if not self.headline_label:
+            return Q()
+        return Q(reviewed_label=self.headline_label) | Q(
+            review=cubes.UNREVIEWED, out_of_scope=False, label=self.headline_label)
+
+
+def day_start(day: date, tz: tzinfo) -> datetime:
+    """The first whole UTC hour at or after midnight of `day` in zone tz."""
+    instant = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+    whole = instant.replace(minute=0, second=0, microsecond=0)
+    return whole if whole == instant else whole + HOUR
+
+
+def _is_utc(tz: tzinfo) -> bool:
+    return getattr(tz, "key", None) in ("UTC", "Etc/UTC") or tz is UTC
+
+
+#  --- reading the rollups ---------------------------------------------------------------------------
+
+def _period(period: str | None, tz: tzinfo):
+    if period == "day":
+        return TruncDate("bucket", tzinfo=tz)
+    if period == "week":
+        return TruncWeek("bucket", tzinfo=tz, output_field=DateField())
+    return None
+
+
+def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, Q]] | None:
+    """[(rollup model, bucket condition)], or None where only the rows can answer."""
+    whole = scope.min_pct is None or float(scope.min_pct).is_integer()
+    if scope.q or scope.scans is not None or not whole:
+        return None
+    fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
+    #  Per day in a zone other than UTC: hours only; per day or week in UTC: days and hours.
+    usable = ("hour",) if period and not _is_utc(scope.tz) else ("hour", "day") if period else cubes.GRAINS
+    best = {g: next((c for c in fits if c.grain == g), None) for g in usable}
+    grains = [g for g in reversed(cubes.GRAINS) if best.get(g)]
+    if "hour" not in grains:
+        return None
+    where: dict[str, Q] = {}
+    for grain, lo, hi in _split(scope.start, scope.end, grains):
+        bounds = Q(**({"bucket__gte": lo} if lo else {}), **({"bucket__lt": hi} if hi else {}))
+        where[grain] = where[grain] | bounds if grain in where else bounds
+    return [(ROLLUPS[best[g].name], q) for g, q in where.items()]
+
+
+def _floor(t: datetime, grain: str) -> datetime:
+    return t.replace(day=1, hour=0) if grain == "month" else t.replace(hour=0) if grain == "day" else t
+
+
+def _ceil(t: datetime, grain: str) -> datetime:
+    f = _floor(t, grain)
+    if f == t:
+        return t
+    return (f + timedelta(days=32)).replace(day=1) if grain == "month" else f + DAY
+
+
+def _split(lo: datetime | None, hi: datetime | None, grains: list[str]) -> list[tuple[str, datetime | None, datetime | None]]:
+    """[lo, hi) (either end open) as (grain, from, to) pieces: whole months, then whole days, then hours
+    at the edges, each of the coarsest grain available (`grains`, coarsest first)."""
+    grain = grains[0]
+    if grain == "hour":
+        return [(grain, lo, hi)]
+    a = _ceil(lo, grain) if lo else None
+    b = _floor(hi, grain) if hi else None
+    if a and b and a >= b:
+        return _split(lo, hi, grains[1:])
+    out = [(grain, a, b)]
+    if lo and a != lo:
+        out += _split(lo, a, grains[1:])
+    if hi and b != hi:
+        out += _split(b, hi, grains[1:])
+    return out
+
+
+def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timing: bool = False,
+            span: bool = False) -> list[dict]:
+    """Counts (`n`, and `conf_micro`: confidence summed in millionths, except for timing) per value of
+    `dims` (and per `period`, a day or week in the viewer's zone) over the scope, in one query.
+    `span` adds the first and last bucket (hour or day, UTC) of each group."""
+    need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
+    plan = _plan(scope, need, timing, period)
+    if plan is None:
+        return _grouped_rows(scope, dims, period, timing, span)
+    measures = {"n": Sum("n")} if timing else {"n": Sum("n"), "conf_micro": Sum("conf_micro")}
+    if span:
+        measures.update(first=Min("bucket"), last=Max("bucket"))
+    keys = {"period": _period(period, scope.tz)} if period else {}
+    parts = []
+    for model, bounds in plan:
+        qs = model.objects.filter(bounds, scope.headline_q(), **scope.filters)
+        if scope.min_pct is not None:
+            qs = qs.filter(conf_pct__gte=int(scope.min_pct))
+        parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
+    rows = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
+    return _merge(list(rows), (*dims, *keys))
+
+
+def _merge(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Rows of the same group (from a day rollup and the hours at its edges) added together."""
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        k = tuple(r[key] for key in keys)
+        if k not in out:
+            out[k] = dict(r)
+            continue
+        o = out[k]
+        for m in ("n", "conf_micro"):
+            if m in r:
+                o[m] += r[m]
+        if "first" in r:
+            o["first"], o["last"] = min(o["first"], r["first"]), max(o["last"], r["last"])
+    return [r for r in out.values() if r["n"]]
+
+
+#  --- reading the rows (the exact fallback) ---------------------------------------------------------
+
+def _sql(name: str) -> RawSQL:
+    return RawSQL(cubes.expressions(connection.vendor, cubes.PREDICTIONS)[name], [])
+
+
+def predictions(scope: Scope) -> QuerySet[Prediction]:
+    """The scope's predictions as rows (exports, exact first and last, and the fallback figures)."""
+    preds = Prediction.objects.order_by()
+    f = scope.filters
+    if "owner_id" in f:
+        preds = preds.filter(owner_id=f["owner_id"])
+    if scope.start:
+        preds = preds.filter(created__gte=scope.start)
+    if scope.end:
+        preds = preds.filter(created__lt=scope.end)
+    for name in ("label", "model_version", "out_of_scope"):
+        if name in f:
+            preds = preds.filter(**{name: f[name]})
+    if scope.min_pct is not None:
+        preds = preds.filter(confidence__gte=float(scope.min_pct) / 100)
+    if "review" in f or scope.headline_label:
+        #  The current review by one LEFT JOIN (at most one per prediction).
+        preds = preds.alias(current_review=FilteredRelation("review", condition=Q(review__current=True)))
+    if "review" in f:
+        preds = preds.alias(review_status=Coalesce(F("current_review__status"), Value(cubes.UNREVIEWED)))
+        preds = preds.filter(review_status=f["review"])
+    if scope.headline_label:
+        preds = preds.filter(Q(current_review__label=scope.headline_label) | Q(
+            current_review__isnull=True, out_of_scope=False, label=scope.headline_label))
+    if scope.q:
+        preds = preds.filter(Q(scan__original_name__icontains=scope.q) | Q(scan__patient_ref__icontains=scope.q))
+    if scope.scans is not None:
+        preds = preds.filter(scan__in=scope.scans.order_by().values("pk"))
+    return preds
+
+
+def _current(column: str, default: str):
+    """The current review's `column` for each prediction, or `default` when nobody has reviewed it."""
+    current = Review.objects.filter(prediction=OuterRef("pk"), current=True).values(column)[:1]
+    return Coalesce(Subquery(current), Value(default))
+
+
+def _grouped_rows(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool, span: bool) -> list[dict]:
+    exprs = {"conf_pct": lambda: _sql("conf_pct"), "ms_bin": lambda: _sql("ms_bin"),
+             "review": lambda: _current("status", cubes.UNREVIEWED), "reviewed_label": lambda: _current("label", "")}
+    named = {d: exprs[d]() for d in dims if d in exprs}
+    plain = [d for d in dims if d not in exprs]
+    if period:
+        named["bucket"] = TruncHour("created", tzinfo=UTC)
+    measures = {"n": Sum(Value(1))} if timing else {"n": Sum(Value(1)), "conf_micro": Sum(_sql("conf_micro"))}
+    if span:
+        measures.update(first=Min("created"), last=Max("created"))
+    rows = list(predictions(scope).values(*plain, **named).annotate(**measures))
+    if period:
+        for r in rows:
+            local = r.pop("bucket").astimezone(scope.tz).date()
+            r["period"] = local - timedelta(days=local.weekday()) if period == "week" else local
+        rows = _merge(rows, (*dims, "period"))
+    return rows
+
+
+#  --- figures from bins -----------------------------------------------------------------------------
+
+def percentile(counts: dict[int, int], fraction: float, value) -> float | None:
+    """percentile_cont from binned values ({bin: count}): each value taken as value(bin), then the
+    same linear interpolation between the two neighbouring ranks. Off by at most a bin's half-width."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    pos = fraction * (total - 1)
+    lo = math.floor(pos)
+    found, seen = [], 0
+    for b in sorted(counts):
+        seen += counts[b]
+        while len(found) < 2 and seen > lo + len(found):
+            found.append(value(b))
+        if len(found) == 2:
+            break
+    if len(found) == 1:
+        return found[0]
+    return found[0] + (found[1] - found[0]) * (pos - lo)

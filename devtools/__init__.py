@@ -1,0 +1,1 @@
+"""Development tools (benchmarks, demo data) kept out of the product apps; see devtools/apps.py."""

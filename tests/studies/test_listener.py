@@ -1,0 +1,122 @@
+"""The C-STORE receiver with a real pynetdicom sender, the real model and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydicom.uid import EnhancedMRImageStorage, JPEGLSLossless
+
+from scans.models import Scan, Series, Slice, Study
+from tests.helpers import stored_files
+from tests.studies.conftest import associate
+from tests.studies.series import instance, mr_series, slice_paths
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send(port: int, datasets, release: bool = True, **kwargs) -> list[int]:
+    assoc = associate(port, **kwargs)
+    assert assoc.is_established
+    statuses = [assoc.send_c_store(ds).Status for ds in datasets]
+    if release:
+        assoc.release()
+    else:
+        assoc.abort()
+    return statuses
+
+
+def test_a_series_is_stored_de_identified_grouped_and_classified_slice_by_slice(listener):
+    run = listener()
+    datasets = mr_series("glioma", 8)
+    assert send(run.listener.address[1], datasets) == [0] * 8
+    [series_id] = run.wait_stored()
+    series = Series.objects.select_related("study__owner").get(pk=series_id)
+    assert series.status == Series.DONE
+    assert series.study.owner.username == "pacs" and not series.study.owner.has_usable_password()
+    assert series.study.patient_ref.startswith("dcm-")
+    slices = list(series.slices.select_related("scan__prediction"))
+    assert len(slices) == 8 and all(s.scan.prediction.model_version for s in slices)
+    assert sum(series.result["counts"].values()) + series.result["out_of_scope"] == 8
+    assert {s.scan.patient_ref for s in slices} == {series.study.patient_ref}
+    assert {s.scan.format for s in slices} == {"DICOM"} and all(s.scan.patient_id for s in slices)
+    #  The 16-bit slice keeps the sent values exactly (windowing works after de-identification).
+    with slices[0].pixels.open("rb") as fh:
+        stored = np.asarray(Image.open(fh)).astype(np.int64) + int(slices[0].offset)
+    assert np.array_equal(stored, datasets[0].pixel_array.astype(np.int64))
+
+
+def test_a_ct_series_is_refused_with_a_failure_status_and_nothing_is_stored(listener, settings):
+    run = listener()
+    ct = mr_series("glioma", 3, modality="CT")
+    mr_class_but_ct = mr_series("glioma", 1, series=2)
+    mr_class_but_ct[0].Modality = "CT"
+    statuses = send(run.listener.address[1], ct + mr_class_but_ct)
+    assert statuses == [0x0122, 0x0122, 0x0122, 0xA900]
+    time.sleep(0.5)
+    assert not Study.objects.exists() and not Slice.objects.exists() and not Scan.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_a_broken_association_stores_no_half_series(listener, settings):
+    run = listener()
+    assert send(run.listener.address[1], mr_series("glioma", 5), release=False) == [0] * 5
+    time.sleep(1.0)
+    assert not Series.objects.exists() and not Scan.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_the_same_instance_sent_twice_is_stored_once(listener):
+    run = listener()
+    datasets = mr_series("meningioma", 4)
+    send(run.listener.address[1], datasets)
+    run.wait_stored(1)
+    send(run.listener.address[1], datasets[:2] + datasets[:2])
+    time.sleep(1.0)
+    assert Slice.objects.count() == 4 and Series.objects.count() == 1 and len(run.stored) == 1
+
+
+def test_callers_outside_the_allowed_ae_titles_are_refused(listener):
+    run = listener(allowed=["ORTHANC"])
+    assert not associate(run.listener.address[1], calling="INTRUDER").is_established
+    assert send(run.listener.address[1], mr_series("glioma", 1), calling="ORTHANC") == [0]
+
+
+def test_a_series_completes_after_its_idle_time_while_the_association_stays_open(listener):
+    run = listener(idle_s=1)
+    assoc = associate(run.listener.address[1])
+    for ds in mr_series("pituitary", 3):
+        assert assoc.send_c_store(ds).Status == 0
+    stored = run.wait_stored(1, timeout=15)
+    assert assoc.is_established and len(stored) == 1
+    assoc.release()
+    assert Series.objects.get().slices.count() == 3
+
+
+def test_a_multi_frame_instance_is_classified_frame_by_frame(listener):
+    run = listener()
+    frames = []
+    for path in slice_paths("glioma", 4):
+        with Image.open(path) as img:
+            frames.append(np.asarray(img.convert("L").resize((256, 256)), np.uint16) * 16)
+    ds = instance(np.stack(frames), 1)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = EnhancedMRImageStorage
+    assert send(run.listener.address[1], [ds]) == [0]
+    [series_id] = run.wait_stored()
+    slices = list(Slice.objects.filter(series_id=series_id).select_related("scan__prediction"))
+    assert [s.frame for s in slices] == [1, 2, 3, 4]
+    assert len({s.scan_id for s in slices}) == 4 and all(s.scan.prediction for s in slices)
+
+
+def test_a_jpeg_ls_compressed_instance_is_decoded_losslessly(listener):
+    run = listener()
+    ds = mr_series("notumor", 1)[0]
+    original = ds.pixel_array.copy()
+    ds.compress(JPEGLSLossless)
+    assert send(run.listener.address[1], [ds], syntaxes=[JPEGLSLossless]) == [0]
+    run.wait_stored()
+    s = Slice.objects.get()
+    with s.pixels.open("rb") as fh:
+        assert np.array_equal(np.asarray(Image.open(fh)).astype(np.int64) + int(s.offset), original)
