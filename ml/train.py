@@ -151,6 +151,7 @@ def recalibrate_batch_norm(net, pixels: np.ndarray, batches: int = 30, seed: int
     bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in bns]
     idx = np.random.default_rng(seed).permutation(len(pixels))
+    batches = max(1, min(batches, len(pixels) // 64))  # never an empty batch on a small set
     for k in range(1, batches + 1):
         for layer in bns:
             layer.momentum = 1.0 - 1.0 / k
