@@ -15,12 +15,11 @@ from django.db.models import (
     Case,
     CharField,
     F,
+    FilteredRelation,
     FloatField,
     Func,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     TextField,
     Value,
     When,
@@ -58,13 +57,14 @@ def _in_scope(field: str, output) -> Case:
 
 def with_verdicts(preds: QuerySet) -> QuerySet:
     """The annotations FIELDS reads: the model's output only in scope, and the current review."""
-    current = Review.objects.filter(prediction=OuterRef("pk"), current=True)
+    #  The current review by one LEFT JOIN (at most one per prediction), not a subquery per column and row.
+    preds = preds.annotate(current_review=FilteredRelation("review", condition=Q(review__current=True)))
     preds = preds.annotate(
         shown_label=_in_scope("label", CharField()), shown_confidence=_in_scope("confidence", FloatField()),
         **{f"shown_prob_{c}": _in_scope(f"prob_{c}", FloatField()) for c in CLASSES},
-        review_status=Coalesce(Subquery(current.values("status")[:1]), Value(Review.UNREVIEWED)),
-        reviewed_label=Coalesce(Subquery(current.values("label")[:1]), Value("")),
-        review_reason=Coalesce(Subquery(current.values("reason")[:1]), Value("")))
+        review_status=Coalesce(F("current_review__status"), Value(Review.UNREVIEWED)),
+        reviewed_label=Coalesce(F("current_review__label"), Value("")),
+        review_reason=Coalesce(F("current_review__reason"), Value("")))
     return preds.annotate(effective_label=Case(
         When(review_status__in=[Review.CONFIRMED, Review.CORRECTED], then=F("reviewed_label")),
         When(review_status=Review.UNREVIEWED, out_of_scope=False, then=F("label")),
@@ -76,12 +76,13 @@ ORDERS = {"created": ("created", "id"), "-created": ("-created", "-id"), "label"
 
 
 def columns_for(viewer) -> list[tuple[str, str]]:
-    """The analytics export's columns: owner only for administrators, no patient reference for researchers."""
+    """The analytics export's columns: owner only for administrators, no patient reference or file name for researchers."""
     hidden = set()
     if not access.shows_users(viewer):
         hidden.add("owner")
     if not access.shows_patient_ref(viewer):
-        hidden.add("patient_ref")
+        #  A file's name is often its patient's (issue 12): researchers get neither.
+        hidden.update({"patient_ref", "original_name"})
     return [(name, field) for name, field in FIELDS if name not in hidden]
 
 

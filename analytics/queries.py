@@ -84,16 +84,26 @@ def summary(scope: Scope, low_pct: int, exact_span: bool = False) -> dict:
 
 
 def _span(scope: Scope, rows: list[dict]):
-    """The first and last prediction's exact time: each one index read of the rows, from the start of
-    the first and the last bucket."""
+    """The first and last prediction's exact time: each one short read of the rows, within the first
+    and the last bucket."""
     if not rows:
         return None, None
     first, last = min(r["first"] for r in rows), max(r["last"] for r in rows)
     preds = predictions(scope)
-    found_first = preds.filter(created__gte=first).order_by("created")
-    found_last = preds.filter(created__gte=last).order_by("-created")
+    found_first = preds.filter(created__gte=first, created__lt=_bucket_end(first)).order_by("created")
+    found_last = preds.filter(created__gte=last, created__lt=_bucket_end(last)).order_by("-created")
     return (found_first.values_list("created", flat=True).first(),
             found_last.values_list("created", flat=True).first())
+
+
+def _bucket_end(start):
+    """The end of the coarsest bucket that may start at `start` (a month, a day or an hour): a bound
+    that keeps the read of the rows to that bucket's index range."""
+    if start.hour:
+        return start + timedelta(hours=1)
+    if start.day != 1:
+        return start + timedelta(days=1)
+    return (start + timedelta(days=32)).replace(day=1)
 
 
 def total_histogram(summary_body: dict) -> list[int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db import connection
-from django.db.models import DateField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DateField, F, FilteredRelation, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncWeek
 
@@ -71,7 +71,16 @@ class Scope:
 
     @property
     def filter_dims(self) -> set[str]:
-        return set(self.filters) | ({"conf_pct"} if self.min_pct is not None else set())
+        dims = set(self.filters) | ({"conf_pct"} if self.min_pct is not None else set())
+        return dims | ({"label", "out_of_scope", "review", "reviewed_label"} if self.headline_label else set())
+
+    def headline_q(self) -> Q:
+        """The class a scan stands at, over rollup dimensions: its reviewer's, or, unreviewed, the model's
+        in scope (the same rule as predictions() applies to rows)."""
+        if not self.headline_label:
+            return Q()
+        return Q(reviewed_label=self.headline_label) | Q(
+            review=cubes.UNREVIEWED, out_of_scope=False, label=self.headline_label)
 
 
 def day_start(day: date, tz: tzinfo) -> datetime:
@@ -98,7 +107,7 @@ def _period(period: str | None, tz: tzinfo):
 def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, Q]] | None:
     """[(rollup model, bucket condition)], or None where only the rows can answer."""
     whole = scope.min_pct is None or float(scope.min_pct).is_integer()
-    if scope.q or scope.scans is not None or scope.headline_label or not whole:
+    if scope.q or scope.scans is not None or not whole:
         return None
     fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
     #  Per day in a zone other than UTC: hours only; per day or week in UTC: days and hours.
@@ -158,7 +167,7 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
     keys = {"period": _period(period, scope.tz)} if period else {}
     parts = []
     for model, bounds in plan:
-        qs = model.objects.filter(bounds, **scope.filters)
+        qs = model.objects.filter(bounds, scope.headline_q(), **scope.filters)
         if scope.min_pct is not None:
             qs = qs.filter(conf_pct__gte=int(scope.min_pct))
         parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
@@ -204,13 +213,15 @@ def predictions(scope: Scope) -> QuerySet[Prediction]:
             preds = preds.filter(**{name: f[name]})
     if scope.min_pct is not None:
         preds = preds.filter(confidence__gte=float(scope.min_pct) / 100)
+    if "review" in f or scope.headline_label:
+        #  The current review by one LEFT JOIN (at most one per prediction).
+        preds = preds.alias(current_review=FilteredRelation("review", condition=Q(review__current=True)))
     if "review" in f:
-        preds = preds.alias(review_status=_current("status", cubes.UNREVIEWED)).filter(review_status=f["review"])
+        preds = preds.alias(review_status=Coalesce(F("current_review__status"), Value(cubes.UNREVIEWED)))
+        preds = preds.filter(review_status=f["review"])
     if scope.headline_label:
-        reviewed = Subquery(Review.objects.filter(prediction=OuterRef("pk"), current=True).values("label")[:1])
-        preds = preds.alias(reviewed_label=reviewed).filter(
-            Q(reviewed_label=scope.headline_label)
-            | Q(reviewed_label__isnull=True, out_of_scope=False, label=scope.headline_label))
+        preds = preds.filter(Q(current_review__label=scope.headline_label) | Q(
+            current_review__isnull=True, out_of_scope=False, label=scope.headline_label))
     if scope.q:
         preds = preds.filter(Q(scan__original_name__icontains=scope.q) | Q(scan__patient_ref__icontains=scope.q))
     if scope.scans is not None:

@@ -12,7 +12,7 @@ urlpatterns = [
     path("dicomweb/", include("api.stow_urls")),
     path("audit/", include("audit.urls")),
     path("analytics/", include("analytics.urls")),
-    path("api/v1/analytics/", include("analytics.api")),
+    path("api/v1/analytics/", include("api.views.analytics")),
     path("api/", include("api.urls")),
     path("account/", include("api.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -5,6 +5,8 @@ from audit.trail import record
 from scans.models import BatchItem, BatchJob, Prediction, Scan
 from scans.services import delete_scan
 
+ADMIN_REASON = "deleted in the Django admin"
+
 
 class PredictionInline(admin.StackedInline):
     model = Prediction
@@ -35,12 +37,13 @@ class ScanAdmin(admin.ModelAdmin):
         if change:
             record(request.user, AuditEvent.CHANGED, obj, "admin: " + ", ".join(form.changed_data))
 
+    #  The admin's confirmation page asks no reason: for a reviewed scan the entry says where it was deleted.
     def delete_model(self, request, obj):
-        delete_scan(obj, by=request.user)
+        delete_scan(obj, by=request.user, reason=ADMIN_REASON if obj.reviews.exists() else "")
 
     def delete_queryset(self, request, queryset):
         for scan in queryset:
-            delete_scan(scan, by=request.user)
+            delete_scan(scan, by=request.user, reason=ADMIN_REASON if scan.reviews.exists() else "")
 
     @admin.display(ordering="prediction__label")
     def label(self, scan: Scan) -> str:

@@ -19,6 +19,8 @@ from scans.classify import NewScan, classify, model_status, store, stored_scans
 from scans.intake.errors import InferenceFailed, ScanRejected
 from scans.intake.ingest import CheckedImage, read_image
 from scans.models import Review, Scan
+from scans.patients import clean_reference
+from scans.reviews import review_scan  # noqa: F401 - a use case, kept beside the reviewers' worklist
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def check_upload(uploaded_file: UploadedFile) -> CheckedImage:
 
 def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: str = "") -> Submission:
     """Check, classify and store one upload. Raises ScanRejected or InferenceFailed, storing nothing."""
+    patient_ref = clean_reference(patient_ref)  # before the model runs: a bad reference costs no forward pass
     outcome = _submit(user, [uploaded_file], heatmaps=True, patient_ref=patient_ref, note=note)[0]
     if isinstance(outcome, Exception):
         raise outcome
@@ -161,30 +164,23 @@ def _store_each(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
     return created
 
 
-def delete_scan(scan: Scan, by=None) -> None:
-    """Remove the rows, then the files they pointed at."""
+class ReasonRequired(ValueError):
+    """Deleting a reviewed scan removes a reviewer's verdict: the one who deletes says why."""
+
+
+def delete_scan(scan: Scan, by=None, reason: str = "") -> None:
+    """Remove the rows, then the files they pointed at. A reviewed scan needs a reason (ReasonRequired
+    otherwise), which the audit entry keeps."""
     name, storage = scan.image.name, scan.image.storage
+    reason = " ".join(reason.split())
+    if by is not None and not reason and Review.objects.filter(scan=scan).exists():
+        raise ReasonRequired("This scan has a reviewer's verdict: say why it is deleted.")
     with transaction.atomic():
         if by is not None:
-            record(by, AuditEvent.DELETED, scan, scan.original_name)
+            record(by, AuditEvent.DELETED, scan, f"{scan.original_name}; reason: {reason}" if reason
+                   else scan.original_name)
         scan.delete()
     try:
         storage.delete(name)
     except OSError:
         log.exception("could not delete %s", name)
-
-
-def review_scan(reviewer, scan: Scan, status: str, corrected_label: str = "", comment: str = "") -> Review:
-    """Record a reviewer's verdict. The prediction is left as the model made it."""
-    if status == Review.CONFIRMED:
-        corrected_label = ""
-    elif status != Review.CORRECTED or not corrected_label:
-        raise ValueError("a correction names the right label")
-    with transaction.atomic():
-        Scan.objects.select_for_update().filter(pk=scan.pk).first()  # one review at a time per scan
-        Review.objects.filter(scan=scan, current=True).update(current=False)
-        review = Review.objects.create(scan=scan, prediction=scan.prediction, reviewer=reviewer, status=status,
-                                       corrected_label=corrected_label, label=corrected_label or scan.prediction.label,
-                                       comment=comment.strip())
-        record(reviewer, AuditEvent.REVIEWED, scan, f"{status} {corrected_label}".strip())
-    return review

@@ -3,7 +3,7 @@
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework import permissions as drf_permissions
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -85,12 +85,21 @@ class ScanDetail(APIView):
     @extend_schema(tags=TAG, summary="Delete a scan, its image and its result",
                    description="Only the owner or an administrator may delete. A reviewed scan needs a `reason` (query "
                                "parameter), which the audit trail keeps.",
-                   responses={204: OpenApiResponse(description="Deleted."), **errors(403, 404)})
+                   parameters=[OpenApiParameter("reason", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                                                description="Why (at most 200 characters); required once the scan "
+                                                            "has a reviewer's verdict.")],
+                   responses={204: OpenApiResponse(description="Deleted."), **errors(400, 403, 404)})
     def delete(self, request, pk: int):
         scan = selectors.get_scan_for_user(request.user, pk)
         if not permissions.can_delete(request.user, scan):
             raise ApiError(403, "permission_denied", "Only the scan's owner or an administrator may delete it.")
-        services.delete_scan(scan, by=request.user)
+        reason = request.query_params.get("reason", "")
+        if len(reason) > 200 or not reason.isprintable():
+            raise ApiError(400, "invalid", "The reason is one line of at most 200 characters.", "reason")
+        try:
+            services.delete_scan(scan, by=request.user, reason=reason)
+        except services.ReasonRequired as exc:
+            raise ApiError(400, "reason_required", str(exc), "reason") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,7 +118,7 @@ class ScanImage(APIView):
 
 @extend_schema(tags=TAG, summary="Heat map of the regions behind the prediction",
                description="A class-activation map of the predicted class, coloured and laid over the image, "
-                           "as a PNG the size of the image. Computed on request. An out-of-scope image was not "
+                           "as a PNG of the image's display size (at most DISPLAY_SIDE, 1024 px, a side). Computed on request. An out-of-scope image was not "
                            "assessed and has none: 404 with code `out_of_scope`.",
                responses={(200, "image/png"): OpenApiTypes.BINARY, **errors(404, 503)})
 class ScanHeatmap(APIView):
@@ -119,6 +128,7 @@ class ScanHeatmap(APIView):
         scan = selectors.get_scan_for_user(request.user, pk)
         if not scan.prediction.shows_class:
             raise ApiError(404, "out_of_scope", "This image is out of scope and was not assessed: it has no heat map.")
+        record(request.user, AuditEvent.VIEWED, scan, "heat map (API)")
         return png_response(heatmap_png(scan))
 
 

@@ -18,6 +18,7 @@ what was classified.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import struct
 
@@ -151,6 +152,10 @@ def _is_number(value) -> bool:
 
 
 # --- JPEG and PNG ------------------------------------------------------------------------------
+
+#  Pillow logs every EXIF tag's value at DEBUG level as it reads them (an artist, a description): not
+#  one of them may reach the logs, whatever level a deployment runs at.
+logging.getLogger("PIL.TiffImagePlugin").setLevel(logging.INFO)
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #  PNG chunks needed to draw the pixels; every other chunk (tEXt, zTXt, iTXt, eXIf, tIME, iCCP, ...) goes.

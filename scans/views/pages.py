@@ -99,10 +99,14 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     scan = selectors.get_scan_for_user(request.user, pk)
     if not permissions.can_delete(request.user, scan):
         raise PermissionDenied("Only the scan's owner or an administrator may delete it.")
+    reviewed = scan.reviews.exists()
     if request.method == "GET":
-        return render(request, "scans/delete.html", {"scan": scan})
+        return render(request, "scans/delete.html", {"scan": scan, "reviewed": reviewed})
     name = scan.original_name
-    services.delete_scan(scan, by=request.user)
+    try:
+        services.delete_scan(scan, by=request.user, reason=request.POST.get("reason", "")[:200])
+    except services.ReasonRequired as exc:
+        return render(request, "scans/delete.html", {"scan": scan, "reviewed": reviewed, "error": str(exc)}, status=400)
     messages.success(request, f"Deleted {name} and its image.")
     return redirect("scans:history")
 

@@ -33,7 +33,7 @@ def test_every_chart_has_a_configuration_and_a_table(known, staff):
 
 def test_the_charts_carry_the_hand_computed_figures(known, staff):
     charts = configs(page(staff, period="day"))
-    assert charts["classes"]["data"]["datasets"][0]["data"] == [3, 1, 1, 1]
+    assert charts["classes"]["data"]["datasets"][0]["data"] == [3, 1, 0, 1]  # the out-of-scope "notumor" is no notumor result
     assert charts["confidence"]["data"]["datasets"][0]["data"] == [0, 0, 0, 0, 0, 1, 1, 0, 0, 1]
     assert len(charts["timeline"]["data"]["labels"]) == 10
     assert charts["out-of-scope"]["data"]["datasets"][0]["data"][8] == 50.0

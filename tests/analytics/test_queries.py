@@ -25,11 +25,12 @@ def preds(**filters):
 
 def test_totals_match_hand_computed_values(known):
     t = queries.summary(preds(), LOW, exact_span=True)
-    assert (t["total"], t["out_of_scope"], t["low_confidence"]) == (6, 1, 2)
-    assert t["mean_confidence"] == pytest.approx(4.10 / 6, abs=1e-4)
-    assert t["median_confidence"] == pytest.approx(0.675, abs=BIN)
+    #  The out-of-scope prediction is counted on its own and in no confidence figure (it has no class).
+    assert (t["total"], t["in_scope"], t["out_of_scope"], t["low_confidence"]) == (6, 5, 1, 1)
+    assert t["mean_confidence"] == pytest.approx(3.70 / 5, abs=1e-4)
+    assert t["median_confidence"] == pytest.approx(0.70, abs=BIN)
     assert t["out_of_scope_share"] == pytest.approx(0.1667, abs=1e-4)
-    assert t["low_confidence_share"] == pytest.approx(0.3333, abs=1e-4)
+    assert t["low_confidence_share"] == pytest.approx(0.2, abs=1e-4)
     assert t["first"] == MONDAY and t["last"] == MONDAY + timedelta(days=9)  # exact, not the hour
 
 
@@ -43,10 +44,11 @@ def test_class_stats_give_count_share_mean_median_and_low_per_class(known):
     rows = {r["label"]: r for r in queries.summary(preds(), LOW)["by_class"]}
     assert list(rows) == ["glioma", "meningioma", "notumor", "pituitary"]
     g = rows["glioma"]
-    assert (g["count"], g["share"], g["low_confidence"]) == (3, 0.5, 1)
+    assert (g["count"], g["share"], g["low_confidence"]) == (3, 0.6, 1)  # shares of the 5 in scope
     assert g["mean_confidence"] == pytest.approx(0.7167, abs=1e-4)
     assert g["median_confidence"] == pytest.approx(0.65, abs=BIN)
-    assert rows["notumor"]["out_of_scope"] == 1 and rows["notumor"]["low_confidence_share"] == 1.0
+    #  The out-of-scope "notumor" is no notumor result: not counted in its class.
+    assert rows["notumor"]["count"] == 0 and rows["notumor"]["low_confidence_share"] is None
     assert rows["pituitary"]["median_confidence"] == pytest.approx(0.85, abs=BIN)
 
 
@@ -58,7 +60,7 @@ def test_class_stats_list_a_class_without_predictions_as_zero(known):
 def test_the_histogram_puts_each_confidence_in_its_tenth(known):
     hist = queries.summary(preds(), LOW)["histogram"]
     assert hist["glioma"] == [0, 0, 0, 0, 0, 1, 1, 0, 0, 1]
-    assert hist["meningioma"][7] == 1 and hist["notumor"][4] == 1 and hist["pituitary"][8] == 1
+    assert hist["meningioma"][7] == 1 and hist["notumor"] == [0] * 10 and hist["pituitary"][8] == 1
 
 
 def test_a_confidence_of_one_lands_in_the_last_bin(owner):
@@ -83,8 +85,8 @@ def test_the_daily_timeline_fills_quiet_days_with_zeros(known):
 def test_the_summary_is_one_query_and_the_exact_span_two_short_reads_more(known, django_assert_num_queries):
     with django_assert_num_queries(1):
         seen = queries.summary(preds(), LOW)
-    assert (seen["total"], seen["out_of_scope"], seen["mean_confidence"]) == (6, 1, round(4.10 / 6, 4))
-    assert [c["count"] for c in seen["by_class"]] == [3, 1, 1, 1]
+    assert (seen["total"], seen["out_of_scope"], seen["mean_confidence"]) == (6, 1, round(3.70 / 5, 4))
+    assert [c["count"] for c in seen["by_class"]] == [3, 1, 0, 1]
     with django_assert_num_queries(3):
         queries.summary(preds(), LOW, exact_span=True)
 
@@ -103,9 +105,18 @@ def test_a_minimum_confidence_is_exact_at_the_bin_edge(known, owner):
     from tests.analytics.conftest import add_prediction
 
     add_prediction(owner, "glioma", 0.29, 0)  # 0.29 * 100 is 28.999...: still "at least 29 %"
-    assert queries.summary(preds(min_pct=29), LOW)["total"] == 7
-    assert queries.summary(preds(min_pct=30), LOW)["total"] == 6
+    #  A confidence filter leaves out the out-of-scope prediction (0.40): it has no confidence to filter.
+    assert queries.summary(preds(min_pct=29), LOW)["total"] == 6
+    assert queries.summary(preds(min_pct=30), LOW)["total"] == 5
     assert queries.summary(preds(min_pct=95), LOW)["total"] == 1
+
+
+def test_a_decimal_minimum_confidence_is_exact_from_the_rows(known, django_assert_num_queries):
+    """87 or 64.5 %: any value, not only whole or multiples of five (a decimal is read from the rows)."""
+    assert queries.summary(preds(min_pct=85), LOW)["total"] == 2
+    assert queries.summary(preds(min_pct=85.5), LOW)["total"] == 1
+    assert queries.summary(preds(min_pct=64.5), LOW)["total"] == 4
+    assert queries.summary(preds(min_pct=65.01), LOW)["total"] == 3
 
 
 def test_usage_counts_scans_per_user_and_day(known, django_assert_num_queries):

@@ -82,9 +82,13 @@ def test_rollups_equal_the_rows_after_every_kind_of_write(owner, colleague, revi
     services.review_scan(reviewer, known[1].scan, Review.CONFIRMED)  # a second verdict supersedes the first
     services.review_scan(reviewer, batch[3], Review.CORRECTED, "glioma")
     services.review_scan(reviewer, batch[4], Review.CONFIRMED)
+    services.review_scan(reviewer, batch[21], Review.NOT_ASSESSABLE, reason="wrong_modality")  # out of scope
+    services.review_scan(reviewer, batch[22], Review.NOT_ASSESSABLE, reason="poor_quality")
+    services.review_scan(reviewer, batch[28], Review.CORRECTED, "pituitary")  # out of scope, given a class
     assert_rollups_match_rows()
 
     services.delete_scan(known[0].scan)  # reviewed: the review goes first in the cascade
+    services.delete_scan(batch[22], by=reviewer, reason="duplicate of another study")
     Scan.objects.filter(pk__in=[s.pk for s in batch[5:15]]).delete()
     Review.objects.filter(scan=batch[4]).delete()  # back to unreviewed
     with connection.cursor() as cursor:  # raw SQL, reviews and all

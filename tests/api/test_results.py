@@ -30,10 +30,11 @@ def content(response) -> str:
 
 def test_statistics_count_only_visible_scans(owner, rows):
     body = token_client(owner).get("/api/v1/statistics").json()
+    #  The out-of-scope scan is counted on its own, in no class and no confidence figure.
     assert body["total"] == 3 and body["out_of_scope"] == 1
-    assert body["by_label"] == {"glioma": 2, "meningioma": 0, "notumor": 0, "pituitary": 1}
-    assert body["mean_confidence"] == pytest.approx((0.95 + 0.45 + 0.25) / 3, abs=1e-4)
-    assert body["confidence_histogram"] == [0, 0, 1, 0, 1, 0, 0, 0, 0, 1]
+    assert body["by_label"] == {"glioma": 2, "meningioma": 0, "notumor": 0, "pituitary": 0}
+    assert body["mean_confidence"] == pytest.approx((0.95 + 0.45) / 2, abs=1e-4)
+    assert body["confidence_histogram"] == [0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
     assert body["by_day"] == [{"date": "2026-03-10", "count": 2}, {"date": "2026-03-12", "count": 1}]
     assert body["first"].startswith("2026-03-10") and body["last"].startswith("2026-03-12")
 
@@ -56,9 +57,12 @@ def test_the_csv_export_streams_visible_rows_and_defuses_formulas(owner, rows):
 
 
 def test_the_json_export_has_one_object_per_visible_scan(owner, rows):
-    data = json.loads(content(token_client(owner).get("/api/v1/export.json", {"label": "pituitary"})))
+    data = json.loads(content(token_client(owner).get("/api/v1/export.json", {"out_of_scope": "yes"})))
     assert [(r["original_name"], r["out_of_scope"], r["owner"]) for r in data] == [("c.png", True, "owner")]
-    assert data[0]["patient_ref"] == ""
+    assert data[0]["patient_ref"] == "" and data[0]["label"] is None and data[0]["confidence"] is None
+    assert data[0]["review_status"] == "unreviewed" and data[0]["effective_label"] == ""
+    #  An out-of-scope scan has no class, so no class filter finds it.
+    assert json.loads(content(token_client(owner).get("/api/v1/export.json", {"label": "pituitary"}))) == []
 
 
 def test_exports_need_credentials_and_valid_filters(owner, rows):

@@ -32,9 +32,11 @@ def test_each_action_leaves_an_entry(owner, reviewer, scan):
     assert last("exported").detail == "CSV label=glioma"
     client_for(reviewer).post(reverse("scans:review", args=[scan.pk]), {"status": "confirmed"})
     assert (last("reviewed").username, last("reviewed").detail) == ("reviewer", "confirmed")
-    client.post(reverse("scans:delete", args=[scan.pk]))
+    assert client.post(reverse("scans:delete", args=[scan.pk])).status_code == 400  # reviewed: a reason first
+    client.post(reverse("scans:delete", args=[scan.pk]), {"reason": "uploaded for the wrong patient"})
     deleted = last("deleted")
-    assert (deleted.username, deleted.object_id, deleted.detail) == ("owner", str(scan.pk), "audited.png")
+    assert (deleted.username, deleted.object_id, deleted.detail) == (
+        "owner", str(scan.pk), "audited.png; reason: uploaded for the wrong patient")
     assert set(AuditEvent.objects.values_list("action", flat=True)) == {
         "uploaded", "viewed", "downloaded", "exported", "reviewed", "deleted"}
 

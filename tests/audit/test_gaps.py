@@ -14,6 +14,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from audit.trail import record
 from scans.models import BatchJob, Scan
+from tests.api.conftest import token_client
 from tests.batches.helpers import post_batch
 from tests.helpers import client_for, png, stored_files, upload
 
@@ -100,3 +101,14 @@ def test_the_apps_role_cannot_empty_or_unguard_the_audit_trail(owner):
         finally:
             cursor.execute("RESET ROLE")
     assert AuditEvent.objects.filter(detail__in=["before", "as the app"]).count() == 2
+
+
+def test_the_apis_heat_map_and_batch_views_are_audited(owner, scan):
+    api = token_client(owner)
+    post_batch(client_for(owner), [ContentFile(png(128, 2), name="b.png")])
+    batch = BatchJob.objects.get()
+    assert api.get(reverse("api:batch", args=[batch.pk])).status_code == 200
+    assert ("owner", "batchjob", "API") in entries("viewed", object_id=str(batch.pk))
+    if scan.prediction.shows_class:
+        assert api.get(reverse("api:scan-heatmap", args=[scan.pk])).status_code == 200
+        assert ("owner", "scan", "heat map (API)") in entries("viewed", object_id=str(scan.pk))

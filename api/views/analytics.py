@@ -1,4 +1,4 @@
-"""/api/v1/analytics/: the statistics and the chart data, with the dashboard's filters."""
+"""/api/v1/analytics/: the statistics and the chart data, with the dashboard's filters (analytics.reports)."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
