@@ -64,20 +64,27 @@ ML_HASH := $(shell cat requirements.txt requirements-dev.txt requirements-ml.txt
 ML_STAMP := $(VENV)/.installed-ml-$(ML_HASH)
 ML_MINUTES ?= 80
 RUN ?= ml/runs/latest
+VERSION ?= 2.0.0
 
 $(ML_STAMP): | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-ml.txt
 	rm -f $(VENV)/.installed-ml-*
 	touch $@
 
-.PHONY: split train export evaluate bench
+.PHONY: split train resume export guard versions evaluate bench
 split: $(ML_STAMP)  ## regroup near-duplicates and rewrite ml/splits/manifest.csv
 	$(PY) -m ml.data
-train: $(ML_STAMP)  ## train from scratch for ML_MINUTES into RUN
-	$(PY) -m ml.train --epochs 1000 --patience 1000 --steps 200 --max-minutes $(ML_MINUTES) --out $(RUN)
-export: $(ML_STAMP)  ## calibrate, convert to LiteRT and write ml/model/ from RUN
-	$(PY) -m ml.export --run $(RUN)
+train: $(ML_STAMP)  ## train model 2 from scratch for ML_MINUTES of training time into RUN (checkpointed)
+	$(PY) -m ml.train --arch v2 --steps 300 --max-minutes $(ML_MINUTES) --out $(RUN)
+resume: $(ML_STAMP)  ## continue RUN from its last checkpoint
+	$(PY) -m ml.train --resume $(RUN)
+export: $(ML_STAMP)  ## convert, calibrate, fit the guard and write a model folder RUN/export as VERSION
+	$(PY) -m ml.export --run $(RUN) --version $(VERSION)
+guard: $(DEV_STAMP)  ## refit and validate the out-of-scope guard of the served model
+	$(PY) -m ml.guard_fit
+versions: $(DEV_STAMP)  ## every model version with a card
+	$(PY) -m ml.versions list
 evaluate: $(DEV_STAMP)  ## the committed model on the validation split
 	$(PY) -m ml.evaluate --manifest ml/splits/manifest.csv --split val
-bench: $(ML_STAMP)  ## speed and memory beside the prototype's architecture
-	$(PY) -m ml.bench
+bench: $(ML_STAMP)  ## speed and memory beside the prototype's architecture and every kept version
+	$(PY) -m ml.bench --compare $(wildcard ml/model/archive/*)

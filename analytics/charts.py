@@ -124,7 +124,7 @@ def usage_chart(seen: dict, labels: list[str]) -> dict:
 
 
 def agreement_chart(agreement: dict | None) -> dict:
-    if not agreement or not agreement["reviewed"]:
+    if not agreement or not (agreement["reviewed"] or agreement["not_assessable"] or agreement["out_of_scope_reviewed"]):
         return _chart("agreement", "Model and reviewer agreement", "", None, [], [],
                       "No reviews yet: once reviewers confirm or correct results, their agreement with the model shows here.")
     m = agreement["matrix"]

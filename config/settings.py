@@ -1,5 +1,6 @@
 """NeuroLens settings. Every value comes from the environment; see the README's settings table."""
 
+import base64
 import importlib.util
 from datetime import timedelta
 from pathlib import Path
@@ -357,12 +358,16 @@ DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study t
 #  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
 DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")
 DICOM_RESULTS_STOW_URL = env_str("DICOM_RESULTS_STOW_URL", "")
-#  The key that encrypts the original UIDs and patient module (Fernet, urlsafe base64 of 32 bytes);
-#  derived from SECRET_KEY when unset, which PRODUCTION refuses.
+#  The Fernet key (urlsafe base64 of 32 bytes) that encrypts the original UIDs and patient module;
+#  unset, one is derived from PATIENT_KEY_SECRET (which production requires to be long and random).
 DICOM_ORIGINALS_KEY = env_str("DICOM_ORIGINALS_KEY", "")
-if PRODUCTION and not DICOM_ORIGINALS_KEY:
-    raise ImproperlyConfigured("PRODUCTION=1 needs DICOM_ORIGINALS_KEY (python -c 'from cryptography.fernet "
-                               "import Fernet; print(Fernet.generate_key().decode())')")
+if DICOM_ORIGINALS_KEY:
+    try:
+        if len(base64.urlsafe_b64decode(DICOM_ORIGINALS_KEY.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured("DICOM_ORIGINALS_KEY must be a Fernet key (python -c 'from cryptography.fernet "
+                                   "import Fernet; print(Fernet.generate_key().decode())')") from None
 STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
 #  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
 LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

@@ -36,10 +36,11 @@ def sample_files(root: Path, n: int) -> list[str]:
 
 def worker(kind: str, files: list[str], launched: float) -> dict:
     blobs = [Path(f).read_bytes() for f in files]
-    if kind == "ours":
-        from ml.infer import get_classifier
+    clf = None
+    if kind == "ours" or kind.startswith("dir:"):
+        from ml.infer import Classifier, get_classifier
 
-        clf = get_classifier()
+        clf = get_classifier() if kind == "ours" else Classifier(Path(kind[4:]))
 
         def run(batch: list[bytes]) -> None:
             for r in clf.classify_files(batch):
@@ -82,17 +83,16 @@ def worker(kind: str, files: list[str], launched: float) -> dict:
             run(blobs[start:start + bs])
             n += bs
         throughput[bs] = n / (time.perf_counter() - t)
-    heat_ms = heat_map_cost(blobs) if kind == "ours" else None
+    heat_ms = heat_map_cost(clf, blobs) if clf else None
     return {"cold_start_s": cold, "heatmap_extra_ms": heat_ms, "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
             "images_per_s": throughput, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def heat_map_cost(blobs: list[bytes]) -> float:
+def heat_map_cost(clf, blobs: list[bytes]) -> float:
     """Extra milliseconds per image for a class-activation map, batches of 32 decoded images."""
-    from ml.infer import get_classifier
     from ml.preprocess import load_image
 
-    clf, images = get_classifier(), [load_image(b) for b in blobs[:32]]
+    images = [load_image(b) for b in blobs[:32]]
     timings = {False: [], True: []}
     for _ in range(5):
         for heat in (False, True):
@@ -114,6 +114,7 @@ def measure(kind: str, files: list[str]) -> dict:
 def update_card(results: dict) -> None:
     from ml.card import write_markdown
     from ml.infer import MODEL_DIR
+    from ml.versions import record_card
 
     ours, proto = results["ours"], results.get("prototype")
 
@@ -134,8 +135,12 @@ def update_card(results: dict) -> None:
     path = MODEL_DIR / "card.json"
     card = json.loads(path.read_text())
     card["speed"] = speed
+    card["speed_compared"] = {v: {"p50_ms": round(r["p50_ms"], 2), "images_per_s_batch_64": round(r["images_per_s"]["64"]),
+                                  "cold_start_s": round(r["cold_start_s"], 2), "peak_rss_mb": round(r["peak_rss_mb"])}
+                              for v, r in results.get("compare", {}).items()}
     path.write_text(json.dumps(card, indent=2) + "\n")
     write_markdown(card, MODEL_DIR / "MODEL_CARD.md")
+    record_card(MODEL_DIR)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=Path, default=DEFAULT_DATA, help="folder of sample images (any depth)")
     p.add_argument("-n", type=int, default=256, help="number of sample images")
     p.add_argument("--skip-prototype", action="store_true", help="do not build the prototype (needs TensorFlow)")
+    p.add_argument("--compare", type=Path, nargs="*", default=[],
+                   help="other model folders (e.g. ml/model/archive/<version>, a new export) measured in the same run")
     p.add_argument("--json", action="store_true")
     p.add_argument("--update-card", action="store_true", help="write the figures into ml/model's card")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -156,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"{len(files)} sample images from {args.images}; {os.cpu_count()} CPU cores", flush=True)
     results = {"ours": measure("ours", files)}
+    others = {}
+    for folder in args.compare:
+        version = json.loads((folder / "card.json").read_text())["version"]
+        others[version] = measure(f"dir:{folder.resolve()}", files)
+    if others:
+        results["compare"] = others
     if not args.skip_prototype:
         results["prototype"] = measure("prototype", files)
     if args.update_card:
@@ -175,6 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         pr = proto["images_per_s"][bs] if proto else None
         print(f"{'images/s at batch ' + bs:28s} {o:10.1f} " + (f"{pr:10.1f} {o / pr:7.1f}x" if pr else ""))
     print(f"{'heat map, extra per image (ms)':28s} {ours['heatmap_extra_ms']:10.3f}")
+    if others:
+        from ml.infer import get_classifier
+
+        names = [get_classifier().version, *others]
+        cols = [ours, *others.values()]
+        print("\nmodels side by side, same run:\n" + f"{'figure':28s} " + " ".join(f"{n[-12:]:>12s}" for n in names))
+        for label, key, _ in rows:
+            print(f"{label:28s} " + " ".join(f"{c[key]:12.3f}" for c in cols))
+        for bs in ("1", "32", "64"):
+            print(f"{'images/s at batch ' + bs:28s} " + " ".join(f"{c['images_per_s'][bs]:12.1f}" for c in cols))
     print(f"\nagainst the prototype's published figures: single image {PUBLISHED['single_ms'] / ours['p50_ms']:.0f}x "
           f"faster (1.2 s), throughput {ours['images_per_s']['64'] / PUBLISHED['images_per_s']:.0f}x (7 images/s)")
     return 0

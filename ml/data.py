@@ -116,19 +116,41 @@ def _stable_fraction(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def assign_split(examples: list[Example], groups: np.ndarray) -> list[Example]:
-    """Deterministic group split: about VAL_FRACTION of each class's groups to validation.
+def collection_of(path: str) -> str:
+    """The collection an image comes from: the first folder of its path under the data root."""
+    return path.split("/", 1)[0]
 
-    A group's class is its majority label; its key is its first path, so the choice does
-    not depend on file order or on how many groups there are.
+
+def assign_split(examples: list[Example], groups: np.ndarray) -> list[Example]:
+    """Deterministic group split, stratified by class and by collection.
+
+    Every group goes to one side whole. Groups are put into strata by their majority label
+    and by which collections they hold copies from (one, the other, or both); within each
+    stratum the groups are ordered by a seeded hash of their first path and the first
+    VAL_FRACTION of them (rounded, at least one where a stratum has two or more) go to
+    validation. So validation holds every class's kinds of slice from both collections in
+    the proportions the data have, and the choice depends on neither file order nor on how
+    many other groups exist.
     """
     members: dict[int, list[int]] = {}
     for i, g in enumerate(groups):
         members.setdefault(int(g), []).append(i)
+    strata: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for g, idx in members.items():
+        label = Counter(examples[i].label for i in idx).most_common(1)[0][0]
+        collections = "+".join(sorted({collection_of(examples[i].path) for i in idx}))
+        key = min(examples[i].path for i in idx)
+        strata.setdefault((label, collections), []).append((_stable_fraction(key), g))
+    val_groups: set[int] = set()
+    for entries in strata.values():
+        entries.sort()
+        k = round(len(entries) * VAL_FRACTION)
+        if len(entries) >= 2:
+            k = max(k, 1)
+        val_groups.update(g for _, g in entries[:k])
     out = list(examples)
     for g, idx in members.items():
-        key = min(examples[i].path for i in idx)
-        split = "val" if _stable_fraction(key) < VAL_FRACTION else "train"
+        split = "val" if g in val_groups else "train"
         for i in idx:
             out[i] = Example(examples[i].path, examples[i].label, g, split)
     return out
@@ -190,11 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="data root (class folders anywhere below)")
     p.add_argument("--out", type=Path, default=MANIFEST)
     p.add_argument("--threshold", type=int, default=GROUP_DISTANCE)
+    p.add_argument("--keep-groups", action="store_true",
+                   help="reuse the groups of the existing manifest (no re-hashing); only re-split")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    examples = find_examples(args.data)
-    hashes = hash_all(args.data, examples)
-    groups = group_ids(hashes, args.threshold)
+    if args.keep_groups:
+        examples = read_manifest(args.out)
+        groups = np.array([e.group for e in examples])
+    else:
+        examples = find_examples(args.data)
+        hashes = hash_all(args.data, examples)
+        groups = group_ids(hashes, args.threshold)
     examples = assign_split(examples, groups)
     write_manifest(examples, args.out)
     sizes = Counter(groups.tolist())
@@ -203,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.perf_counter() - t0:.1f} s")
     for s in ("train", "val"):
         print(s, {c: split_counts[(s, c)] for c in CLASSES})
+    by_collection = Counter((e.split, collection_of(e.path), e.label) for e in examples)
+    for name in sorted({collection_of(e.path) for e in examples}):
+        print(f"val share of {name}:", {c: round(by_collection[("val", name, c)] / max(
+            by_collection[("val", name, c)] + by_collection[("train", name, c)], 1), 3) for c in CLASSES})
     mixed = sum(1 for g in sizes if len({examples[i].label for i in np.nonzero(groups == g)[0]}) > 1)
     print(f"groups with conflicting labels: {mixed}")
     return 0

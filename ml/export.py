@@ -1,13 +1,16 @@
-"""Calibrate, convert and document a trained run: ``python -m ml.export --run ml/runs/v1``.
+"""Calibrate, convert and document a trained run.
+
+    python -m ml.export --run ml/runs/model2 --version 2.0.0 --out ml/runs/model2/export
+    python -m ml.export --recard ml/model --version 1.2.0     # re-measure a converted model
 
 1. Converts the Keras model to LiteRT through a SavedModel, with dynamic-range int8
    weights, and from here on measures only the converted model, the one the app serves.
-2. Fits the softmax temperature on the validation split (NLL), and reports the expected
-   calibration error both cross-fitted (fit on one half of the groups, measured on the
-   other) and with the final temperature.
-3. Fits the out-of-scope detector on the training split and measures it on validation
-   slices and on non-MRI images.
-4. Writes ml/model/: neurolens.tflite, head.npz, scope.npz, card.json, MODEL_CARD.md.
+2. Measures it on the validation split, per class and per collection, fits the softmax
+   temperature there (NLL), and reports the expected calibration error both cross-fitted
+   (fit on one half of the groups, measured on the other) and with the final temperature.
+3. Fits and validates the learned out-of-scope guard (``ml.guard_fit``).
+4. Writes a model folder: neurolens.tflite, head.npz, guard.npz, guard.json, card.json,
+   MODEL_CARD.md. ``python -m ml.versions ship FOLDER`` then makes it the served model.
 """
 
 from __future__ import annotations
@@ -18,17 +21,15 @@ import json
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from ml.data import CLASSES, DEFAULT_DATA, GROUP_DISTANCE, MANIFEST, load_pixels, read_manifest
+from ml.data import CLASSES, DEFAULT_DATA, GROUP_DISTANCE, MANIFEST, collection_of, load_pixels, read_manifest
 from ml.metrics import classification_report, expected_calibration_error, fit_temperature, softmax
-from ml.nonmri import generated, photographs
-from ml.preprocess import INPUT_SIZE, PIPELINE, load_image, pixels_to_input, to_pixels
-from ml.scope import ScopeModel, image_stats
+from ml.preprocess import INPUT_SIZE, PIPELINE, pixels_to_input
+from ml.train import recalibrate_batch_norm
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 
@@ -41,24 +42,6 @@ def convert(net, out: Path) -> None:
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         out.write_bytes(converter.convert())
-
-
-def recalibrate_batch_norm(net, pixels: np.ndarray, batches: int = 60, seed: int = 0) -> None:
-    """Re-estimate every batch-norm layer's statistics on clean (unaugmented) training images.
-
-    Training ends with statistics of augmented batches; the served model sees clean ones.
-    Momentum 1 - 1/k on the k-th batch makes the result the plain mean over all batches.
-    """
-    import keras
-
-    bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    idx = np.random.default_rng(seed).permutation(len(pixels))
-    for k in range(1, batches + 1):
-        for layer in bns:
-            layer.momentum = 1.0 - 1.0 / k
-        net(pixels_to_input(pixels[idx[(k - 1) * 64:k * 64]]), training=True)
-    for layer in bns:
-        layer.momentum = 0.9
 
 
 def run_tflite(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,171 +96,211 @@ def hardware() -> str:
     return f"{os.cpu_count()} CPU cores ({name}; {', '.join(features) or 'no vector extensions listed'})"
 
 
-def all_stats(root: Path, paths: list[str]) -> np.ndarray:
-    with ThreadPoolExecutor(4) as pool:
-        return np.stack(list(pool.map(lambda p: image_stats(load_image(root / p)), paths)))
+def measure(tflite: Path, pixels: np.ndarray, examples) -> dict:
+    """The converted model on the validation split: figures per class and collection, calibration."""
+    y = np.array([CLASSES.index(e.label) for e in examples])
+    is_val = np.array([e.split == "val" for e in examples])
+    groups = np.array([e.group for e in examples])
+    colls = np.array([collection_of(e.path) for e in examples])
+    logits, _ = run_tflite(tflite, pixels[is_val])
+    vy, vg, vc = y[is_val], groups[is_val], colls[is_val]
+    report = classification_report(vy, logits.argmax(1))
+    #  Test-time flips, measured but not served unless they pay for the second forward pass.
+    flipped, _ = run_tflite(tflite, pixels[is_val][:, :, ::-1])
+    tta = classification_report(vy, (logits + flipped).argmax(1))
+    temperature = fit_temperature(logits, vy)
+    #  Cross-fitted: the temperature fitted on a random half of the validation groups, the ECE
+    #  measured on the other half; 40 seeded draws, since one half-split alone swings by +-0.01.
+    rng, cross = np.random.default_rng(0), []
+    for _ in range(40):
+        a = np.isin(vg, rng.permutation(np.unique(vg))[:len(np.unique(vg)) // 2])
+        cross.append(expected_calibration_error(softmax(logits[~a], fit_temperature(logits[a], vy[a])), vy[~a]))
+    probs = softmax(logits, temperature)
+    by_collection = {}
+    for name in sorted(set(vc.tolist())):
+        sel = vc == name
+        rep = classification_report(vy[sel], logits[sel].argmax(1))
+        by_collection[name] = {"images": int(sel.sum()), "accuracy": round(rep["accuracy"], 4),
+                               "macro_f1": round(rep["macro_f1"], 4), "recall": rep["recall"],
+                               "ece": round(expected_calibration_error(probs[sel], vy[sel]), 4)}
+    wrong = probs.argmax(1) != vy
+    metrics = {
+        "split": "validation (group-disjoint, stratified by class and collection)",
+        "accuracy": round(report["accuracy"], 4),
+        "macro_precision": round(report["macro_precision"], 4),
+        "macro_recall": round(report["macro_recall"], 4),
+        "macro_f1": round(report["macro_f1"], 4),
+        "per_class": {c: {"precision": report["precision"][c], "recall": report["recall"][c],
+                          "f1": report["f1"][c], "support": report["support"][c]} for c in CLASSES},
+        "confusion": report["confusion"],
+        "per_collection": by_collection,
+        "wrong_above_0_9": int((wrong & (probs.max(1) > 0.9)).sum()),
+        "wrong": int(wrong.sum()),
+        "flip_tta": {"accuracy": round(tta["accuracy"], 4), "macro_f1": round(tta["macro_f1"], 4),
+                     "min_recall": round(min(tta["recall"].values()), 4), "served": False},
+    }
+    calibration = {
+        "method": "temperature scaling fitted on validation (NLL)",
+        "temperature": round(temperature, 4),
+        "ece_uncalibrated": round(expected_calibration_error(softmax(logits), vy), 4),
+        "ece_cross_fitted": round(float(np.mean(cross)), 4),
+        "ece_cross_fitted_range": [round(float(min(cross)), 4), round(float(max(cross)), 4)],
+        "ece": round(expected_calibration_error(probs, vy), 4),
+        "bins": 15,
+    }
+    print(f"val acc {report['accuracy']:.4f} F1 {report['macro_f1']:.4f} recall {report['recall']} "
+          f"T {temperature:.3f} ECE {calibration['ece']:.4f} (cross-fitted {calibration['ece_cross_fitted']:.4f}); "
+          f"by collection {json.dumps({k: v['accuracy'] for k, v in by_collection.items()})}", flush=True)
+    return {"metrics": metrics, "calibration": calibration, "logits": logits}
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Calibrate, convert to LiteRT and write the model card.")
-    p.add_argument("--run", type=Path, required=True, help="training run folder (best.keras, last.keras, training.json)")
-    p.add_argument("--weights", choices=("best", "last"), default="best",
-                   help="the epoch with the best validation macro-F1, or the last one (the end of the annealed "
-                        "schedule, chosen by no validation figure)")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    p.add_argument("--out", type=Path, default=MODEL_DIR)
-    p.add_argument("--version", default="1.1.0")
-    args = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def data_summary(examples, report_support: dict) -> dict:
+    groups = np.array([e.group for e in examples])
+    is_val = np.array([e.split == "val" for e in examples])
+    return {
+        "sources": ["brain-tumor-mri (Nickparvar)", "brain-tumor-classification (Bhuvaji et al.)"],
+        "images": len(examples), "train_images": int((~is_val).sum()), "val_images": int(is_val.sum()),
+        "groups": len(set(groups.tolist())),
+        "train_groups": len(set(groups[~is_val].tolist())),
+        "val_groups": len(set(groups[is_val].tolist())),
+        "split": f"near-duplicate groups (dihedral pHash, Hamming <= {GROUP_DISTANCE}/256); a fifth of the groups "
+                 "of every stratum (majority class x the collections a group's copies come from) to validation, "
+                 "chosen by a seeded hash; manifest ml/splits/manifest.csv",
+        "val_support": report_support,
+    }
+
+
+def finish_card(card: dict, out: Path, examples, pixels, t0: float) -> dict:
+    """Measure the folder's model, fit its guard, and write card.json and MODEL_CARD.md."""
+    from ml.card import write_markdown
+    from ml.guard_fit import fit_and_validate
+
+    tflite = out / "neurolens.tflite"
+    figures = measure(tflite, pixels, examples)
+    card["metrics"] = figures["metrics"]
+    card["calibration"] = figures["calibration"]
+    card["data"] = data_summary(examples, {c: v["support"] for c, v in figures["metrics"]["per_class"].items()})
+    card["sha256"] = hashlib.sha256(tflite.read_bytes()).hexdigest()
+    card["file"], card["file_bytes"] = tflite.name, tflite.stat().st_size
+    card["out_of_scope"] = fit_and_validate(out, reuse=True)
+    card["export_seconds"] = round(time.perf_counter() - t0)
+    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    write_markdown(card, out / "MODEL_CARD.md")
+    print(f"wrote {out} in {time.perf_counter() - t0:.0f} s; sha256 {card['sha256'][:16]}", flush=True)
+    return card
+
+
+ARCHITECTURE_TEXT = {
+    "v1": "compact residual CNN: 3x3 conv stem (16 channels, stride 2), four residual blocks of 3x3 convolutions "
+          "(24-96 channels), two depthwise-separable residual blocks (96, 192 channels) at 10x10, global average "
+          "pooling, dense softmax head; batch norm throughout; served as LiteRT with dynamic-range int8 weights",
+    "v2": "compact residual CNN: 3x3 conv stem (16 channels, stride 2), four residual blocks of 3x3 convolutions "
+          "(24-128 channels), four depthwise-separable residual blocks (128 channels, then 320) at 10x10, global "
+          "average pooling, dense softmax head; batch norm throughout; served as LiteRT with dynamic-range int8 "
+          "weights",
+}
+
+
+def export_run(args) -> int:
     import keras
 
     t0 = time.perf_counter()
     net = keras.models.load_model(args.run / f"{args.weights}.keras")
     examples = read_manifest(MANIFEST)
-    pixels = load_pixels(args.data, examples)
-    y = np.array([CLASSES.index(e.label) for e in examples])
+    pixels = load_pixels(args.data, examples, progress=False)
     is_val = np.array([e.split == "val" for e in examples])
-    groups = np.array([e.group for e in examples])
-    #  Keep recalibrated batch-norm statistics only where they do better on validation.
+    y = np.array([CLASSES.index(e.label) for e in examples])
+    training = load_training(args.run)
+    #  The trainer saves EMA weights with batch-norm statistics already re-estimated on clean
+    #  images; for older runs, keep recalibrated statistics only where they do better.
     before = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0].argmax(1)
-    saved = net.get_weights()
-    recalibrate_batch_norm(net, pixels[~is_val])
-    after = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0].argmax(1)
-    acc_before, acc_after = float((before == y[is_val]).mean()), float((after == y[is_val]).mean())
-    bn_recalibrated = acc_after > acc_before
+    acc_before = acc_after = float((before == y[is_val]).mean())
+    bn_recalibrated = bool(training.get("ema"))
     if not bn_recalibrated:
-        net.set_weights(saved)
-    print(f"batch-norm recalibration: val accuracy {acc_before:.4f} -> {acc_after:.4f}, "
-          f"{'kept' if bn_recalibrated else 'discarded'}", flush=True)
+        saved = net.get_weights()
+        recalibrate_batch_norm(net, pixels[~is_val], batches=60)
+        after = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0].argmax(1)
+        acc_after = float((after == y[is_val]).mean())
+        bn_recalibrated = acc_after > acc_before
+        if not bn_recalibrated:
+            net.set_weights(saved)
+        print(f"batch-norm recalibration: val accuracy {acc_before:.4f} -> {acc_after:.4f}, "
+              f"{'kept' if bn_recalibrated else 'discarded'}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    tflite = args.out / "neurolens.tflite"
-    convert(net, tflite)
+    convert(net, args.out / "neurolens.tflite")
     dense = net.get_layer("logits")
     np.savez_compressed(args.out / "head.npz", dense_kernel=dense.kernel.numpy(), dense_bias=dense.bias.numpy())
-    print(f"converted: {tflite.stat().st_size / 1e6:.2f} MB", flush=True)
-
-    logits, pooled = run_tflite(tflite, pixels)
-    keras_val = net.predict(pixels_to_input(pixels[is_val]), verbose=0)[0]
-
-    vl, vy = logits[is_val], y[is_val]
-    report = classification_report(vy, vl.argmax(1))
-    #  Test-time flips, measured but not served unless they pay for the second forward pass.
-    flipped, _ = run_tflite(tflite, pixels[is_val][:, :, ::-1])
-    tta_report = classification_report(vy, (vl + flipped).argmax(1))
-    print(f"test-time horizontal flip: val acc {report['accuracy']:.4f} -> {tta_report['accuracy']:.4f}, "
-          f"min recall {min(report['recall'].values()):.4f} -> {min(tta_report['recall'].values()):.4f}", flush=True)
-    keras_report = classification_report(vy, keras_val.argmax(1))
-    temperature = fit_temperature(vl, vy)
-    #  Cross-fitted: the temperature fitted on a random half of the validation groups, the ECE
-    #  measured on the other half; 40 seeded draws, since one half-split alone swings by +-0.01.
-    vg, rng, cross = groups[is_val], np.random.default_rng(0), []
-    for _ in range(40):
-        a = np.isin(vg, rng.permutation(np.unique(vg))[:len(np.unique(vg)) // 2])
-        cross.append(expected_calibration_error(softmax(vl[~a], fit_temperature(vl[a], vy[a])), vy[~a]))
-    ece_cross, ece_cross_range = float(np.mean(cross)), (float(min(cross)), float(max(cross)))
-    ece_raw = expected_calibration_error(softmax(vl), vy)
-    ece_final = expected_calibration_error(softmax(vl, temperature), vy)
-    print(f"val acc {report['accuracy']:.4f} (keras {keras_report['accuracy']:.4f}) F1 {report['macro_f1']:.4f} "
-          f"T {temperature:.3f} ECE raw {ece_raw:.4f} cross-fitted {ece_cross:.4f} final {ece_final:.4f}", flush=True)
-
-    paths = [e.path for e in examples]
-    stats = all_stats(args.data, paths)
-    is_train = ~is_val
-    scope = ScopeModel.fit(stats[is_train], pooled[is_train], y[is_train])
-    scope.save(args.out / "scope.npz")
-    val_flagged = np.mean([r is not None for r in scope.reasons(stats[is_val], pooled[is_val])])
-    others = generated() + photographs()
-    o_pixels = np.stack([to_pixels(img) for _, img in others])
-    _, o_pooled = run_tflite(tflite, o_pixels)
-    o_reasons = scope.reasons(np.stack([image_stats(img) for _, img in others]), o_pooled)
-    missed = [name for (name, _), r in zip(others, o_reasons) if r is None]
-    non_mri_rate = 1 - len(missed) / len(others)
-    print(f"out of scope: {val_flagged:.4f} of val slices flagged, {non_mri_rate:.4f} of {len(others)} "
-          f"non-MRI images flagged; missed: {missed}", flush=True)
-
-    training = load_training(args.run)
-    sha = hashlib.sha256(tflite.read_bytes()).hexdigest()
-    n_train = int(is_train.sum())
+    arch = training.get("arch", "v1")
     card = {
         "name": "neurolens-cnn",
         "version": f"neurolens-cnn-{args.version}",
         "created": date.today().isoformat(),
-        "sha256": sha,
-        "file": tflite.name,
-        "file_bytes": tflite.stat().st_size,
-        "architecture": "compact residual CNN: 3x3 conv stem (16 channels, stride 2), four residual blocks "
-                        "of 3x3 convolutions (24-96 channels), two depthwise-separable residual blocks "
-                        "(96, 192 channels) at 10x10, global average pooling, dense softmax head; batch norm "
-                        "throughout; served as LiteRT with dynamic-range int8 weights",
+        "architecture": ARCHITECTURE_TEXT[arch],
         "parameters": int(net.count_params()),
         "input": {"size": [INPUT_SIZE, INPUT_SIZE, 1], "mode": "grayscale, padded to square, [0, 1]",
                   "pipeline": PIPELINE},
         "classes": list(CLASSES),
-        "data": {
-            "sources": ["brain-tumor-mri (Nickparvar)", "brain-tumor-classification (Bhuvaji et al.)"],
-            "images": len(examples), "train_images": n_train, "val_images": int(is_val.sum()),
-            "groups": len(set(groups.tolist())),
-            "train_groups": len(set(groups[is_train].tolist())),
-            "val_groups": len(set(groups[is_val].tolist())),
-            "split": f"near-duplicate groups (dihedral pHash, Hamming <= {GROUP_DISTANCE}/256) split "
-                     "80/20 per group by a seeded hash; manifest ml/splits/manifest.csv",
-            "val_support": report["support"],
-        },
         "training": {k: v for k, v in training.items() if k != "history"} | {
             "weights": args.weights,
             "hardware": hardware(),
             "precision": training.get("precision", "float32"),
-            "notes": " Mixed bfloat16 (AVX-512 BF16, no AMX) was tried and was no faster than float32 on "
-                     "this CPU (about 0.28 s a batch of 64 either way), so the run used float32.",
             "optimizer": f"AdamW, peak learning rate {training.get('lr', 2e-3):g}, cosine decay over a wall-clock "
-                         "budget after a 4% warm-up, weight decay 1e-4",
-            "augmentation": "flips, quarter turns, rotation +-18 deg, zoom -15..+10%, shift 6%, gamma, "
-                            "brightness, noise",
+                         f"budget after a 4% warm-up, weight decay {training.get('weight_decay', 1e-4):g}",
+            "augmentation": "flips, quarter turns, rotation +-15 deg, zoom 0.87-1.12, shift 6%, gamma, brightness, "
+                            "noise" + (f"; mixup or cutmix on {training['mix_prob']:.0%} of batches"
+                                       if training.get("mix_prob") else ""),
             "sampling": "class-balanced, each image weighted 1/sqrt(its near-duplicate group size)",
+            "weight_averaging": f"exponential moving average of the weights (decay {training['ema']})"
+                                if training.get("ema") else "none",
             "batch_norm_recalibrated": bn_recalibrated,
             "val_accuracy_before_recalibration": round(acc_before, 4),
         },
         "history": training["history"],
-        "metrics": {
-            "split": "validation (group-disjoint)",
-            "accuracy": round(report["accuracy"], 4),
-            "macro_precision": round(report["macro_precision"], 4),
-            "macro_recall": round(report["macro_recall"], 4),
-            "macro_f1": round(report["macro_f1"], 4),
-            "per_class": {c: {"precision": report["precision"][c], "recall": report["recall"][c],
-                              "f1": report["f1"][c], "support": report["support"][c]} for c in CLASSES},
-            "confusion": report["confusion"],
-            "keras_accuracy": round(keras_report["accuracy"], 4),
-            "flip_tta": {"accuracy": round(tta_report["accuracy"], 4), "macro_f1": round(tta_report["macro_f1"], 4),
-                         "min_recall": round(min(tta_report["recall"].values()), 4), "served": False},
-        },
-        "calibration": {
-            "method": "temperature scaling fitted on validation (NLL)",
-            "temperature": round(temperature, 4),
-            "ece_uncalibrated": round(ece_raw, 4),
-            "ece_cross_fitted": round(ece_cross, 4),
-            "ece_cross_fitted_range": [round(v, 4) for v in ece_cross_range],
-            "ece": round(ece_final, 4),
-            "bins": 15,
-        },
-        "out_of_scope": {
-            "method": "image statistics outside the training range, or Mahalanobis feature distance "
-                      "above the training 99.8th percentile x1.15",
-            "val_slices_flagged": round(float(val_flagged), 4),
-            "non_mri_flagged": round(non_mri_rate, 4),
-            "non_mri_images": len(others),
-            "non_mri_missed": missed,
-            "distance_cutoff": round(scope.distance_cutoff, 3),
-        },
-        "intended_use": "Supports a clinician's decision on 2-D brain MRI slices; it is not a diagnosis.",
-        "export_seconds": round(time.perf_counter() - t0),
+        "intended_use": INTENDED_USE,
     }
-    (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-    from ml.card import write_markdown
-
-    write_markdown(card, args.out / "MODEL_CARD.md")
-    print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s; sha256 {sha[:16]}", flush=True)
+    finish_card(card, args.out, examples, pixels, t0)
     return 0
+
+
+INTENDED_USE = "Supports a clinician's decision on 2-D brain MRI slices; it is not a diagnosis."
+
+
+def recard(args) -> int:
+    """Re-measure an already converted model folder on the current split and give it a new version."""
+    t0 = time.perf_counter()
+    card = json.loads((args.recard / "card.json").read_text())
+    previous = card["version"]
+    examples = read_manifest(MANIFEST)
+    pixels = load_pixels(args.data, examples, progress=False)
+    card["version"] = f"neurolens-cnn-{args.version}"
+    card["created"] = date.today().isoformat()
+    card["derived_from"] = {"version": previous, "sha256": card.get("sha256"),
+                            "change": args.change or "re-measured on the current validation split"}
+    card.pop("speed", None)
+    (args.recard / "scope.npz").unlink(missing_ok=True)  # replaced by the learned guard
+    finish_card(card, args.recard, examples, pixels, t0)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Calibrate, convert to LiteRT, fit the guard and write the model card.")
+    p.add_argument("--run", type=Path, help="training run folder (best.keras, last.keras, training.json)")
+    p.add_argument("--recard", type=Path, help="instead of --run: a converted model folder to re-measure")
+    p.add_argument("--change", help="with --recard: what changed from the folder's previous version")
+    p.add_argument("--weights", choices=("best", "last"), default="last",
+                   help="the epoch with the best validation macro-F1, or the last one (the end of the annealed "
+                        "schedule, chosen by no validation figure)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--out", type=Path, help="model folder to write (default: RUN/export)")
+    p.add_argument("--version", required=True, help="e.g. 2.0.0")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.recard:
+        return recard(args)
+    if not args.run:
+        p.error("give --run or --recard")
+    args.out = args.out or args.run / "export"
+    return export_run(args)
 
 
 if __name__ == "__main__":

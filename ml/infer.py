@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ml.guard import Guard, colourfulness
 from ml.labels import CLASSES, DISPLAY_NAMES  # noqa: F401 - re-exported for the app
 from ml.metrics import softmax
 from ml.preprocess import INPUT_SIZE, load_image, pixels_to_input, to_pixels
 from ml.scope import ScopeModel, image_stats
+from ml.versions import MODEL_DIR, artefacts_dir
 
-MODEL_DIR = Path(os.environ.get("NEUROLENS_MODEL_DIR", Path(__file__).resolve().parent / "model"))
 #  Images per forward pass. The interpreter's working memory grows with the batch: measured by
 #  ml.bench, passes of 64 peaked at 158 MB resident and 913 images/s, passes of 32 at 119 MB and
 #  859 images/s (a 64-image call then makes two passes), so 32 keeps a process well under 150 MB.
@@ -59,15 +60,18 @@ class Classifier:
         self.card = json.loads((model_dir / "card.json").read_text())
         self.version: str = self.card["version"]
         self.temperature = float(self.card["calibration"]["temperature"])
+        self.input_size = int(self.card.get("input", {}).get("size", [INPUT_SIZE])[0])
         head = np.load(model_dir / "head.npz")
         self._weights, self._bias = head["dense_kernel"], head["dense_bias"]
-        self.scope = ScopeModel.load(model_dir / "scope.npz")
+        #  The learned guard (ml.guard); versions before it used hand-set image statistics (ml.scope).
+        self.guard = Guard.load(model_dir / "guard.npz") if (model_dir / "guard.npz").exists() else None
+        self.scope = None if self.guard else ScopeModel.load(model_dir / "scope.npz")
         self._interp = Interpreter(model_path=str(model_dir / "neurolens.tflite"),
                                    num_threads=num_threads or os.cpu_count() or 1)
         self._input = self._interp.get_input_details()[0]["index"]
         self._batch = 0
         self._lock = threading.Lock()
-        self._forward(np.zeros((1, INPUT_SIZE, INPUT_SIZE, 1), np.float32))
+        self._forward(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, S, S, 1) float32 -> logits (n, 4), feature maps (n, h, w, c)."""
@@ -86,8 +90,8 @@ class Classifier:
     def classify(self, images: list[Image.Image], heatmaps: bool = False) -> list[ImageResult]:
         """Classify decoded images (any mode or size), MAX_BATCH per forward pass."""
         t0 = time.perf_counter()
-        pixels = np.stack([to_pixels(img) for img in images]) if images else np.zeros((0, INPUT_SIZE, INPUT_SIZE))
-        stats = np.stack([image_stats(img) for img in images]) if images else np.zeros((0, 5))
+        size = self.input_size
+        pixels = np.stack([to_pixels(img, size) for img in images]) if images else np.zeros((0, size, size), np.uint8)
         logits, features = [], []
         for start in range(0, len(images), MAX_BATCH):
             lg, ft = self._forward(pixels_to_input(pixels[start:start + MAX_BATCH]))
@@ -97,7 +101,7 @@ class Classifier:
             return []
         logits, features = np.concatenate(logits), np.concatenate(features)
         probs = softmax(logits, self.temperature)
-        reasons = self.scope.reasons(stats, features.mean(axis=(1, 2)))
+        reasons = self.out_of_scope_reasons(images, pixels, features.mean(axis=(1, 2)))
         ms = (time.perf_counter() - t0) * 1000 / len(images)
         results = []
         for i, img in enumerate(images):
@@ -114,14 +118,21 @@ class Classifier:
                 heatmap=self.heatmap(features[i], k, display_size(img.size)) if heatmaps else None))
         return results
 
+    def out_of_scope_reasons(self, images: list[Image.Image], pixels: np.ndarray,
+                             pooled: np.ndarray) -> list[str | None]:
+        """Why each image is not a brain MRI slice, or None where it looks like one."""
+        if self.guard is not None:
+            return self.guard.reasons(pooled, pixels, np.array([colourfulness(img) for img in images]))
+        return self.scope.reasons(np.stack([image_stats(img) for img in images]), pooled)
+
     def heatmap(self, features: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
         """Class activation map (Zhou et al. 2016) for one image, float32 (height, width) in [0, 1]."""
         cam = np.maximum(features @ self._weights[:, class_index], 0).astype(np.float32)
         cam /= max(float(cam.max()), 1e-6)
-        square = Image.fromarray(cam, "F").resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+        square = Image.fromarray(cam, "F").resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
         w, h = size
         side = max(w, h)
-        scale = INPUT_SIZE / side
+        scale = self.input_size / side
         left, top = (side - w) / 2 * scale, (side - h) / 2 * scale
         crop = square.crop((round(left), round(top), round(left + w * scale), round(top + h * scale)))
         return np.clip(np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32), 0.0, 1.0)
@@ -148,15 +159,23 @@ def display_size(size: tuple[int, int], side: int = HEATMAP_SIDE) -> tuple[int, 
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-_instance: Classifier | None = None
+_instances: dict[str | None, Classifier] = {}
 _instance_lock = threading.Lock()
 
 
-def get_classifier() -> Classifier:
-    """The process's classifier, loaded on first use."""
-    global _instance
-    if _instance is None:
+def get_classifier(version: str | None = None) -> Classifier:
+    """The process's classifier for ``version`` (the served model when None), loaded on first use.
+
+    Earlier versions load from ml/model/archive/ (ml.versions); KeyError where a version's
+    files were not kept.
+    """
+    clf = _instances.get(version)
+    if clf is None:
         with _instance_lock:
-            if _instance is None:
-                _instance = Classifier()
-    return _instance
+            clf = _instances.get(version)
+            if clf is None:
+                folder = artefacts_dir(version)
+                if folder is None:
+                    raise KeyError(f"the files of model version {version!r} are not kept in ml/model/archive/")
+                clf = _instances[version] = Classifier(folder)
+    return clf

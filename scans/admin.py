@@ -50,11 +50,13 @@ class ScanAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="prediction__label")
     def label(self, scan: Scan) -> str:
-        return scan.prediction.get_label_display()
+        p = scan.prediction
+        return p.get_label_display() if p.shows_class else "not assessed: out of scope"
 
     @admin.display(ordering="prediction__confidence")
     def confidence(self, scan: Scan) -> str:
-        return f"{scan.prediction.confidence:.1%}"
+        p = scan.prediction
+        return f"{p.confidence:.1%}" if p.shows_class else "—"
 
 
 class BatchItemInline(admin.TabularInline):

@@ -176,18 +176,22 @@ def _to_grey(pixels: np.ndarray, ds: pydicom.Dataset) -> Image.Image:
     """Modality LUT (stored values -> physical), then the file's VOI LUT or window, then 0-255."""
     if ds.get("SamplesPerPixel", 1) != 1:
         return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert("L")
-    arr = apply_modality_lut(pixels, ds)
     windowed = "WindowCenter" in ds or "VOILUTSequence" in ds
-    if windowed:
-        arr = apply_voi_lut(arr, ds, index=0)
-    arr = arr.astype(np.float32)
+    #  Both LUTs map each value alone: applied a band of rows at a time into one float32 array, so a
+    #  large image is never held as float64 (what pydicom returns) whole.
+    arr = np.empty(pixels.shape, np.float32)
+    for start in range(0, pixels.shape[0], 256):
+        band = apply_modality_lut(pixels[start:start + 256], ds)
+        arr[start:start + 256] = apply_voi_lut(band, ds, index=0) if windowed else band
     lo, hi = (float(arr.min()), float(arr.max())) if windowed else np.percentile(arr, (0.5, 99.5))
     if hi <= lo:
         hi = lo + 1.0
-    grey = np.clip((arr - lo) * (255.0 / (hi - lo)), 0, 255)
-    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
-        grey = 255 - grey  # MONOCHROME1: low values are white
-    return Image.fromarray(np.round(grey).astype(np.uint8), "L")
+    inverted = str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1"  # low values are white
+    out = np.empty(arr.shape, np.uint8)
+    for start in range(0, arr.shape[0], 256):
+        grey = np.clip((arr[start:start + 256] - lo) * (255.0 / (hi - lo)), 0, 255)
+        out[start:start + 256] = np.round(255 - grey if inverted else grey)
+    return Image.fromarray(out, "L")
 
 
 def kept_metadata(ds: pydicom.Dataset) -> dict:

@@ -76,3 +76,29 @@ def test_no_validation_image_has_a_near_copy_in_training(data_root, manifest):
     d = min_distances(hashes, slice(0, 120))  # sampled val images against all sampled images
     cross = d[:, 120:]
     assert cross.min() > GROUP_DISTANCE
+
+
+def test_validation_holds_a_fifth_of_every_class_from_each_collection(manifest):
+    """Stratified by class and collection, so neither collection's kind of slice is missing from validation."""
+    from collections import Counter
+
+    from ml.data import collection_of
+
+    strata = {}
+    for ex in manifest:
+        strata.setdefault(ex.group, (ex.label, collection_of(ex.path), ex.split))
+    groups = Counter((label, coll) for label, coll, _ in strata.values())
+    val = Counter((label, coll) for label, coll, split in strata.values() if split == "val")
+    assert len(groups) == 8  # four classes x two collections
+    for key, n in groups.items():
+        assert 0.17 <= val[key] / n <= 0.23, (key, val[key], n)
+
+
+def test_the_split_is_stratified_on_synthetic_groups():
+    examples = [Example(f"{coll}/{label}/{i}.jpg", label) for coll in ("a", "b") for label in ("glioma", "notumor")
+                for i in range(50)]
+    split = assign_split(examples, np.arange(len(examples)))
+    for coll in ("a", "b"):
+        for label in ("glioma", "notumor"):
+            n_val = sum(e.split == "val" for e in split if e.path.startswith(f"{coll}/{label}/"))
+            assert n_val == 10

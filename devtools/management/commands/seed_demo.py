@@ -57,7 +57,7 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             self._copy(scans, owners, reviewer, image, days, seed)
         else:
-            self._orm(scans, owners, image, days, seed)
+            self._orm(scans, owners, reviewer, image, days, seed)
             analyze()
         self.stdout.write(self.style.SUCCESS(
             f"Added {scans:,} demo scans for {len(owners)} demo users in {time.monotonic() - started:.1f} s."))
@@ -123,7 +123,7 @@ class Command(BaseCommand):
 
     # --- SQLite and others: the ORM ------------------------------------------------------------------
 
-    def _orm(self, total: int, owners: list[User], image: str, days: int, seed: int) -> None:
+    def _orm(self, total: int, owners: list[User], reviewer: User, image: str, days: int, seed: int) -> None:
         rng = random.Random(seed)
         now = timezone.now()
         stamps = sorted(_stamp(rng, now, days) for _ in range(total))
@@ -133,7 +133,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 batch = [_orm_scan(rng, owners, image, created) for created in stamps[made:made + n]]
                 Scan.objects.bulk_create(batch)
-                Prediction.objects.bulk_create([_orm_prediction(rng, s, now, days) for s in batch])
+                preds = Prediction.objects.bulk_create([_orm_prediction(rng, s, now, days) for s in batch])
+                Review.objects.bulk_create([_orm_review(rng, p, reviewer) for p in preds if rng.random() < REVIEWED])
             made += n
             self._bar(made, total, "scans", started)
         self.stdout.write("")
@@ -310,6 +311,15 @@ def _orm_scan(rng: random.Random, owners: list[User], image: str, created) -> Sc
     return Scan(owner=owner, created=created, original_name=f"DEMO-{token}.png", image=image,
                 sha256=f"{token:0>64}", format="PNG", width=128, height=128, size_bytes=2048,
                 patient_ref=f"DEMO-P{rng.randrange(1, 5000):04d}", note="Demo data (seed_demo).")
+
+
+def _orm_review(rng: random.Random, p: Prediction, reviewer: User) -> Review:
+    """Mostly confirmed, some corrected to another class."""
+    if rng.random() < 0.15:
+        label = rng.choice([c for c in CLASSES if c != p.label])
+        return Review(scan=p.scan, prediction=p, reviewer=reviewer, status="corrected", corrected_label=label,
+                      label=label, created=p.created)
+    return Review(scan=p.scan, prediction=p, reviewer=reviewer, status="confirmed", label=p.label, created=p.created)
 
 
 def _orm_prediction(rng: random.Random, scan: Scan, now, days: int) -> Prediction:
