@@ -21,7 +21,9 @@ class ScanAdmin(admin.ModelAdmin):
     list_filter = ["prediction__label", "prediction__out_of_scope", "created"]
     search_fields = ["original_name", "patient_ref", "owner__username"]
     date_hierarchy = "created"
-    readonly_fields = ["owner", "created", "image", "sha256", "format", "width", "height", "size_bytes"]
+    #  The patient is fixed at upload (scans.patients): changing the reference here would part it from its Patient.
+    readonly_fields = ["owner", "created", "image", "sha256", "format", "width", "height", "size_bytes", "patient",
+                       "patient_ref"]
     inlines = [PredictionInline]
     list_select_related = ["prediction", "owner"]
 
