@@ -10,6 +10,7 @@ landing inside a result pane.
 
 from __future__ import annotations
 
+import math
 import time
 from urllib.parse import urlencode, urlsplit
 
@@ -45,7 +46,8 @@ def remaining_seconds(request) -> int:
     deadline = request.session.get(DEADLINE)
     if deadline is None:  # signed in before deadlines were kept: start one now
         deadline = _extend(request.session)
-    return max(0, int(deadline - time.time()))
+    #  Rounded up: the page must never say the session ended while the server still honours it.
+    return max(0, math.ceil(deadline - time.time()))
 
 
 class SessionDeadlineMiddleware:
