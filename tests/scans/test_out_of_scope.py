@@ -65,7 +65,7 @@ def test_the_history_and_the_patient_less_rows_show_no_class(owner, out_of_scope
     scan, _ = out_of_scope
     html = client_for(owner).get(reverse("scans:history")).text
     [row] = re.findall(r'<tr data-testid="scan-row">.*?</tr>', html, re.DOTALL)
-    assert "Not assessed: out of scope" in row and "%" not in row
+    assert "Not assessed: out of scope" in row and scan.prediction.out_of_scope_reason in row and "%" not in row
     no_class_in(row)
     #  A class filter finds no out-of-scope scan; neither does a confidence filter.
     for params in ({"label": scan.prediction.label}, {"min_confidence": "1"}):
