@@ -13,6 +13,11 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=12)
     created = models.DateTimeField(default=timezone.now)
     last_used = models.DateTimeField(null=True, blank=True)
+    #  None: never expires (API_TOKEN_DAYS=0 when it was made).
+    expires = models.DateTimeField(null=True, blank=True)
+    #  A fingerprint of the owner's password hash when the token was made: a password changed by any
+    #  path (page, admin, reset, manage.py, shell) changes the hash, and the token stops working.
+    password_mark = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -7,6 +7,7 @@ from ml.infer import CLASSES, DISPLAY_NAMES
 from scans.intake.errors import ScanRejected
 from scans.models import LABEL_CHOICES, Prediction, Review, Scan
 from scans.patients import clean_reference
+from scans.verdicts import of_scan
 
 
 class StrictCharField(serializers.CharField):
@@ -94,22 +95,22 @@ class ScanSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=STATUSES))
     def get_status(self, scan: Scan) -> str:
-        return scan.headline.status
+        return of_scan(scan).status
 
     @extend_schema_field(serializers.ChoiceField(choices=STATUSES))
     def get_review_status(self, scan: Scan) -> str:
-        return scan.headline.status
+        return of_scan(scan).status
 
     @extend_schema_field(serializers.ChoiceField(choices=list(CLASSES), allow_null=True))
     def get_effective_label(self, scan: Scan) -> str | None:
-        return scan.headline.label
+        return of_scan(scan).label
 
     @extend_schema_field(serializers.ChoiceField(choices=[k for k, _ in Review.REASON_CHOICES], allow_null=True))
     def get_not_assessable_reason(self, scan: Scan) -> str | None:
-        return scan.headline.reason or None
+        return of_scan(scan).reason or None
 
     def get_headline(self, scan: Scan) -> str:
-        h = scan.headline
+        h = of_scan(scan)
         return f"{h.title} ({h.detail})" if h.detail and not h.reviewed else h.title
 
 
@@ -161,8 +162,8 @@ class TokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created", "last_used"]
-        read_only_fields = ["id", "prefix", "created", "last_used"]
+        fields = ["id", "name", "prefix", "created", "last_used", "expires"]
+        read_only_fields = ["id", "prefix", "created", "last_used", "expires"]
 
 
 class NewTokenSerializer(TokenSerializer):
@@ -175,6 +176,9 @@ class NewTokenSerializer(TokenSerializer):
 class CredentialsSerializer(serializers.Serializer):
     username = StrictCharField(max_length=150)
     password = StrictCharField(max_length=4096, trim_whitespace=False)
+    name = StrictCharField(max_length=100, required=False, allow_blank=True,
+                           help_text="The token to (re)issue; signing in again with the same name replaces "
+                                     "its key. Default: 'Obtained with a password'.")
 
 
 class KeySerializer(serializers.Serializer):

@@ -1,9 +1,10 @@
 """/api/v1/ (the native API), /api/ (the prototype's calls), the schema and its docs."""
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.errors import not_found
 from api.views import batches, clinical, legacy, meta, results, scans, studies, tokens
@@ -62,8 +63,11 @@ prototype = [
 
 docs = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    #  The split view serves Swagger UI's start-up script as a file of its own: no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    #  ReDoc writes its styles inline and searches in a worker made from a blob.
+    path("redoc/", csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(
+        SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
 ]
 
 urlpatterns = [

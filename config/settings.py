@@ -1,9 +1,12 @@
 """NeuroLens settings. Every value comes from the environment; see the README's settings table."""
 
+import base64
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_rate, env_str
@@ -49,6 +52,9 @@ INSTALLED_APPS = [
     "api",
     "audit",
     "analytics",
+    "accounts",
+    "axes",
+    "csp",
 ]
 #  Benchmarks and demo seeding (devtools/: bench_batch, ...) are development commands, not product:
 #  installed when DEVTOOLS is on (the default outside PRODUCTION) and the package is present.
@@ -64,12 +70,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.sessions.SessionDeadlineMiddleware",
+    "accounts.sessions.HtmxLoginRequiredMiddleware",
     "audit.middleware.AuditAddressMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "scans.middleware.TimezoneMiddleware",
+    "accounts.security.PolicyMiddleware",
+    "accounts.security.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "scans.context_processors.roles",
                 "analytics.context_processors.analytics",
+                "accounts.context_processors.account",
             ],
         },
     },
@@ -113,6 +124,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+#  Sign-in protection (django-axes, counts in the database, so every worker sees the same ones):
+#  LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, block sign-in there
+#  for LOGIN_LOCKOUT_MINUTES, on the login page and POST /api/v1/auth/token alike. An administrator
+#  unlocks sooner in Admin > Access attempts or with `manage.py axes_reset_username NAME`.
+#  TRUSTED_PROXIES: how many proxies of ours add to X-Forwarded-For (0: the address is REMOTE_ADDR).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.addresses.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+#  Password reset mails go through EMAIL_BACKEND: the console (the web process's output) by default;
+#  set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc. to send them.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "NeuroLens <neurolens@localhost>")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -147,8 +185,7 @@ HISTORY_PAGE_SIZE = 25
 #  Load the model when the WSGI application starts, so the first upload is not slow.
 WARM_MODEL = env_bool("WARM_MODEL", True)
 
-#  The API (api/): tokens, throttling, pagination. Throttle counts live in the cache, which is per
-#  process until a shared cache is configured.
+#  The API (api/): tokens, throttling, pagination. API_TOKEN_DAYS: a token's life (0: no expiry).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.auth.TokenAuthentication",
@@ -169,15 +206,61 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATES = {
     "user": env_rate("API_THROTTLE_USER", "600/min"),
     "upload": env_rate("API_THROTTLE_UPLOAD", "60/min"),
-    "login": env_rate("API_THROTTLE_LOGIN", "10/min"),
 }
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", HISTORY_PAGE_SIZE, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=API_PAGE_SIZE)
 API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", 20, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 20, minimum=1)
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=0)
+_API_QUICK_START = """Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.
+
+## Quick start
+
+1. **Get a token** with your NeuroLens user name and password (or create one on your profile page,
+   *your name > API tokens*). Signing in again with the same `name` replaces that token's key.
+
+       curl -s -X POST https://neurolens.example.org/api/v1/auth/token \\
+            -d username=alice -d password='...' -d name=my-script
+       # {"token": "nl_..."}
+
+2. **Upload a slice** (JPEG, PNG or DICOM); the answer is the stored scan with the model's result.
+
+       curl -s -H "Authorization: Bearer nl_..." \\
+            -F image=@slice.png -F patient_ref=ST-1 https://neurolens.example.org/api/v1/scans
+
+3. **Read the result** again later by the scan's `id`. Probabilities and `confidence` are fractions
+   from 0 to 1 (the pages show them as percentages); times are ISO 8601 with their UTC offset.
+
+       curl -s -H "Authorization: Bearer nl_..." https://neurolens.example.org/api/v1/scans/42
+
+`Authorization: Token nl_...` works as well as `Bearer`. A token expires (API_TOKEN_DAYS) and stops
+working when its owner's password changes. Wrong passwords lock sign-in for a while (429
+`locked_out`); every error has the shape `{"error": {"code", "message", "field"}}`.
+
+The **prototype** calls under `/api/` (without `v1`) are listed last: they are kept so that old
+clients keep working; new code should use `/api/v1/`.
+"""
+#  The order of the sections in the API docs: the prototype's calls last.
+_API_TAGS = [
+    ("tokens", "Getting and managing API tokens."),
+    ("scans", "Upload a slice and read its result."),
+    ("predictions", "The model's results for the scans you can see."),
+    ("reviews", "Reviewers' verdicts on a scan."),
+    ("patients", "Scans grouped by patient reference."),
+    ("reports", "PDF reports."),
+    ("batches", "Many images (or ZIP archives) at once, with progress."),
+    ("results", "Statistics and exports over your results."),
+    ("analytics", "The dashboard's figures."),
+    ("model", "The model: classes, version, card and validation figures."),
+    ("service", "Is the service up?"),
+    ("prototype", ("Kept for old clients of the prototype: the same results as /api/v1/ in the "
+                   "prototype's shapes. New code should use /api/v1/.")),
+]
 SPECTACULAR_SETTINGS = {
+    "TAGS": [{"name": name, "description": text} for name, text in _API_TAGS],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema_hooks.prototype_last"],
     "TITLE": "NeuroLens API",
-    "DESCRIPTION": "Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.",
+    "DESCRIPTION": _API_QUICK_START,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -193,13 +276,36 @@ SPECTACULAR_SETTINGS = {
 CHARTJS_URL = env_str("CHARTJS_URL", "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.js")
 CHARTJS_INTEGRITY = env_str(
     "CHARTJS_INTEGRITY", "sha384-lm7tNiW/3uF4tLujoEeoR94zIODe3hCWqRtW0UgxpQE3QslzOhlD22UqQk1tSBhB")
+#  Content-Security-Policy (django-csp; accounts/security.py adds CHARTJS_URL to script-src). No
+#  inline script anywhere; style attributes (progress bar widths) are the one inline thing allowed.
+#  The API docs pages relax it for themselves (api/urls.py): ReDoc writes its styles inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 #  A prediction below this confidence (per cent) counts as low-confidence in the statistics, and a
 #  suspected tumour below it comes first in the reviewers' worklist (scans.reviews).
 ANALYTICS_LOW_CONFIDENCE_PCT = env_int("ANALYTICS_LOW_CONFIDENCE_PCT", 60, minimum=0)
 if ANALYTICS_LOW_CONFIDENCE_PCT > 100:
     raise ImproperlyConfigured("ANALYTICS_LOW_CONFIDENCE_PCT is a percentage: 0 to 100")
 
+#  A session ends this long after sign-in or the last "Stay signed in" (accounts/sessions.py); the
+#  page warns SESSION_WARNING_SECONDS before.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+SESSION_WARNING_SECONDS = env_int("SESSION_WARNING_SECONDS", 300, minimum=10)
+CSRF_FAILURE_VIEW = "accounts.errors.csrf_failure"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -252,12 +358,16 @@ DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study t
 #  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
 DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")
 DICOM_RESULTS_STOW_URL = env_str("DICOM_RESULTS_STOW_URL", "")
-#  The key that encrypts the original UIDs and patient module (Fernet, urlsafe base64 of 32 bytes);
-#  derived from SECRET_KEY when unset, which PRODUCTION refuses.
+#  The Fernet key (urlsafe base64 of 32 bytes) that encrypts the original UIDs and patient module;
+#  unset, one is derived from PATIENT_KEY_SECRET (which production requires to be long and random).
 DICOM_ORIGINALS_KEY = env_str("DICOM_ORIGINALS_KEY", "")
-if PRODUCTION and not DICOM_ORIGINALS_KEY:
-    raise ImproperlyConfigured("PRODUCTION=1 needs DICOM_ORIGINALS_KEY (python -c 'from cryptography.fernet "
-                               "import Fernet; print(Fernet.generate_key().decode())')")
+if DICOM_ORIGINALS_KEY:
+    try:
+        if len(base64.urlsafe_b64decode(DICOM_ORIGINALS_KEY.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured("DICOM_ORIGINALS_KEY must be a Fernet key (python -c 'from cryptography.fernet "
+                                   "import Fernet; print(Fernet.generate_key().decode())')") from None
 STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
 #  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
 LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("account/", include("api.page_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("session/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]

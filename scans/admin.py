@@ -21,9 +21,14 @@ class ScanAdmin(admin.ModelAdmin):
     list_filter = ["prediction__label", "prediction__out_of_scope", "created"]
     search_fields = ["original_name", "patient_ref", "owner__username"]
     date_hierarchy = "created"
-    readonly_fields = ["owner", "created", "image", "sha256", "format", "width", "height", "size_bytes"]
+    #  The patient is fixed at upload (scans.patients): changing the reference here would part it from its Patient.
+    readonly_fields = ["owner", "created", "image", "sha256", "format", "width", "height", "size_bytes", "patient",
+                       "patient_ref"]
     inlines = [PredictionInline]
     list_select_related = ["prediction", "owner"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a scan comes from an upload (the model runs on it), never from a blank form
 
     #  The admin is one more way to patient data: what it shows, changes and deletes is audited, and a
     #  delete goes through the same service as the page's (rows, then the image file).
@@ -47,11 +52,13 @@ class ScanAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="prediction__label")
     def label(self, scan: Scan) -> str:
-        return scan.prediction.get_label_display()
+        p = scan.prediction
+        return p.get_label_display() if p.shows_class else "not assessed: out of scope"
 
     @admin.display(ordering="prediction__confidence")
     def confidence(self, scan: Scan) -> str:
-        return f"{scan.prediction.confidence:.1%}"
+        p = scan.prediction
+        return f"{p.confidence:.1%}" if p.shows_class else "—"
 
 
 class BatchItemInline(admin.TabularInline):
@@ -69,6 +76,9 @@ class BatchJobAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     readonly_fields = ["owner", "created", "finished", "name", "source"]
     inlines = [BatchItemInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a batch comes from its upload page or the API, with its files
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method == "GET":

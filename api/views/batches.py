@@ -45,13 +45,23 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 class BatchItemSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(source="scan.prediction.label", default=None, allow_null=True)
-    confidence = serializers.FloatField(source="scan.prediction.confidence", default=None, allow_null=True)
+    label = serializers.CharField(source="scan.prediction.label", default=None, allow_null=True,
+                                  help_text="The model's class; null without a result or for an out-of-scope image.")
+    confidence = serializers.FloatField(source="scan.prediction.confidence", default=None, allow_null=True,
+                                        help_text="0 to 1; null as the label is.")
+    out_of_scope = serializers.BooleanField(source="scan.prediction.out_of_scope", default=None, allow_null=True,
+                                            help_text="True: not assessed (out of scope); null without a result.")
 
     class Meta:
         model = BatchItem
         fields = ["position", "name", "status", "error_code", "error_message", "scan", "duplicate", "label",
-                  "confidence"]
+                  "confidence", "out_of_scope"]
+
+    def to_representation(self, item):
+        data = super().to_representation(item)
+        if data["out_of_scope"]:  # not assessed: no class (scans.verdicts)
+            data.update(label=None, confidence=None)
+        return data
 
 
 class BatchDetailSerializer(BatchSerializer):

@@ -61,6 +61,7 @@ class SliceSerializer(serializers.ModelSerializer):
 
 
 class SeriesSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(help_text="queued (slices being classified), done or failed.")
     result = serializers.JSONField(help_text="Per-class counts, mean probabilities, key slices, the rule.")
     sent = serializers.DateTimeField(allow_null=True)
 

@@ -14,10 +14,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.lockout import lockout_message
 from api import tokens
 from api.errors import ApiError, errors
 from api.serializers import CredentialsSerializer, KeySerializer, NewTokenSerializer, TokenSerializer
-from api.throttles import LoginAddressThrottle, LoginUsernameThrottle
 
 TAG = ["tokens"]
 PARSERS = [JSONParser, FormParser, MultiPartParser]
@@ -59,19 +59,28 @@ def token_detail(request, pk: int):
                request={"application/json": CredentialsSerializer,
                         "application/x-www-form-urlencoded": CredentialsSerializer,
                         "multipart/form-data": CredentialsSerializer},
-               description="Creates a new token named 'Obtained with a password'. Rate-limited per address "
-                           "and per username (API_THROTTLE_LOGIN).",
-               responses={200: KeySerializer, **errors(400, 401, 415, public=True)})
+               description="Gives a fresh key for your token called `name` ('Obtained with a password' "
+                           "by default), replacing that token's old key, so signing in on every run keeps "
+                           "one token. After LOGIN_FAILURE_LIMIT wrong passwords for one account or from "
+                           "one address, sign-in is locked there for LOGIN_LOCKOUT_MINUTES (429, the same "
+                           "counts as the login page).",
+               responses={200: KeySerializer, **errors(400, 401, 415, 429, public=True)})
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([LoginAddressThrottle, LoginUsernameThrottle])
+@throttle_classes([])
 @parser_classes(PARSERS)
 def obtain_token(request):
     data = CredentialsSerializer(data=request.data)
     data.is_valid(raise_exception=True)
+    name = data.validated_data.pop("name", "")
     user = authenticate(request._request, **data.validated_data)
+    if getattr(request._request, "axes_locked_out", False):
+        raise ApiError(429, "locked_out", lockout_message())
     if user is None:
         raise ApiError(401, "invalid_credentials", "The username or password is wrong.")
-    _, key = _create(user, "Obtained with a password")
+    try:
+        _, key = tokens.sign_in_token(user, name)
+    except tokens.TooManyTokens as exc:
+        raise ApiError(400, "too_many_tokens", str(exc)) from None
     return Response({"token": key})

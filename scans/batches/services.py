@@ -33,7 +33,7 @@ from scans.models import BatchItem, BatchJob
 
 log = logging.getLogger(__name__)
 STAGING_THREADS = 4  # writing files is mostly waiting on the file system (or object storage)
-STAGING_BYTES = 48 * 1024 * 1024  # file bytes held while they are staged, at most (with the one being read)
+STAGING_BYTES = 16 * 1024 * 1024  # file bytes held while they are staged, at most (with the one being read)
 
 
 def create_batch(user, files: Iterable[UploadedFile], source: str = "page") -> BatchJob:

@@ -4,7 +4,6 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from ml.infer import CLASSES, DISPLAY_NAMES
 from scans.models.patients import validate_reference
@@ -49,13 +48,6 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         return f"Scan {self.pk} ({self.original_name})"
-
-    @cached_property
-    def headline(self):
-        """What this scan's result is now (scans.verdicts.Headline): the reviewer's verdict once given."""
-        from scans.verdicts import of_scan  # verdicts builds on these models
-
-        return of_scan(self)
 
     @property
     def image_content_type(self) -> str:

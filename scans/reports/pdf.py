@@ -20,7 +20,7 @@ from ml.infer import get_classifier
 from scans import selectors
 from scans.models import Patient, Scan
 from scans.reports.heatmaps import display_png, heatmap_png
-from scans.verdicts import OUT_OF_SCOPE_TITLE, current_review
+from scans.verdicts import OUT_OF_SCOPE_TITLE, current_review, of_scan
 
 NOTICE = "This report supports a clinical decision; it is not a diagnosis."
 STYLES = getSampleStyleSheet()
@@ -44,7 +44,7 @@ def patient_report_pdf(patient: Patient, scans: Iterable[Scan], generated_by: st
 def _summary_table(scans: list[Scan]) -> Table:
     rows = [["Scan", "Uploaded", "Result", "Model said", "Status"]]
     for scan in scans:
-        h = scan.headline
+        h = of_scan(scan)
         rows.append([str(scan.pk), f"{timezone.localtime(scan.created):%d %b %Y %H:%M}", _cell(h.title),
                      _cell(h.model_said), h.status.replace("_", " ")])
     table = Table(rows, colWidths=[14 * mm, 32 * mm, 48 * mm, 50 * mm, 28 * mm], repeatRows=1)
@@ -91,7 +91,7 @@ def _build(title: str, generated_by: str, scans: list[Scan], summary: list[Flowa
 def _scan_section(scan: Scan) -> list[Flowable]:
     """The scan's result as its headline (scans.verdicts): the verdict once reviewed, the model's output
     beside it; an out-of-scope image "not assessed", with no class, probabilities or heat map."""
-    p, h = scan.prediction, scan.headline
+    p, h = scan.prediction, of_scan(scan)
     heading = escape(f"Scan {scan.pk}: {scan.original_name}, {timezone.localtime(scan.created):%d %b %Y %H:%M}")
     if h.reviewed:
         result = f"<b>Result: {escape(h.title)}</b> (reviewer's verdict). Model said: {escape(h.model_said)}."

@@ -36,7 +36,7 @@ def finish(series_id: int, batch_id: int) -> str:
 
     try:
         outbound.build_and_send(series)
-    except Exception as exc:  # noqa: BLE001 - the result stays, and is shown; the SR can be built again (rebuild_results)
+    except Exception as exc:  # noqa: BLE001 - the result stays, and is shown; the SR is not sent
         #  The kind of error only: its message can quote the patient's own attributes (issue 12).
         log.error("building the SR of series %s failed: %s", series.pk, type(exc).__name__)
         Series.objects.filter(pk=series.pk).update(send_error="The SR and key image could not be built.")

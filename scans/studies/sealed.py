@@ -20,8 +20,9 @@ from django.conf import settings
 
 def _fernet() -> Fernet:
     key = settings.DICOM_ORIGINALS_KEY
-    if not key:  # development: derived from SECRET_KEY (PRODUCTION refuses to start without a key)
-        key = base64.urlsafe_b64encode(hashlib.sha256(b"dicom-originals:" + settings.SECRET_KEY.encode()).digest())
+    if not key:  # derived from the patient-key secret, under a label of its own
+        key = base64.urlsafe_b64encode(hmac.new(settings.PATIENT_KEY_SECRET.encode(), b"dicom-originals",
+                                                hashlib.sha256).digest())
     return Fernet(key)
 
 

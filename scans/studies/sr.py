@@ -8,6 +8,7 @@ from their sealed form here and nowhere else, so a PACS files them under the ori
 from __future__ import annotations
 
 import io
+import re
 
 import highdicom as hd
 import numpy as np
@@ -39,6 +40,26 @@ def class_code(c: str) -> hd.sr.CodedConcept:
     return hd.sr.CodedConcept(c.upper(), SCHEME, DISPLAY_NAMES[c])
 
 
+_DATE = re.compile(r"^\d{8}$")
+_TIME = re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$")
+
+
+def conforming(study: dict) -> dict:
+    """The sealed patient/study attributes with values their VR does not allow left empty (a sender's
+    PatientSex of "unknown", a date of "none"): an outbound object must still be valid DICOM. The
+    Patient ID and Study Instance UID, which the PACS files by, are kept as sent."""
+    out = dict(study)
+    if str(out.get("PatientSex", "")).strip().upper() not in ("M", "F", "O"):
+        out["PatientSex"] = ""
+    for keyword in ("PatientBirthDate", "StudyDate"):
+        if not _DATE.match(str(out.get(keyword, ""))):
+            out[keyword] = ""
+    if not _TIME.match(str(out.get("StudyTime", ""))):
+        out["StudyTime"] = ""
+    out["AccessionNumber"], out["StudyID"] = str(out.get("AccessionNumber", ""))[:16], str(out.get("StudyID", ""))[:16]
+    return out
+
+
 def evidence(study: dict, series: dict, instance: dict) -> Dataset:
     """A stand-in for an original instance: the attributes a reference and the patient module need."""
     ds = Dataset()
@@ -52,7 +73,7 @@ def evidence(study: dict, series: dict, instance: dict) -> Dataset:
 
 def build_sr(study: dict, series: dict, instances: list[dict], key: list[dict], result: dict) -> Dataset:
     """`instances`: every original instance of the series (sealed form opened); `key` the key slices'."""
-    label = result["label"]
+    label, study = result["label"], conforming(study)
     evaluations = [hd.sr.QualitativeEvaluation(NEOPLASM, ABSENT if label == NO_TUMOUR else PRESENT),
                    hd.sr.QualitativeEvaluation(CLASS_NAME, class_code(label))]
     measurements = []
@@ -101,6 +122,7 @@ def build_sr(study: dict, series: dict, instances: list[dict], key: list[dict], 
 
 def build_sc(study: dict, series: dict, key: dict, rgb: np.ndarray, result: dict) -> Dataset:
     """The key slice with its heat map: a labelled convenience image, not the result itself."""
+    study = conforming(study)
     sc = hd.sc.SCImage(
         pixel_array=rgb, photometric_interpretation="RGB", bits_allocated=8, coordinate_system="PATIENT",
         study_instance_uid=study["StudyInstanceUID"], series_instance_uid=generate_uid(), series_number=SC_SERIES,

@@ -1,5 +1,7 @@
 from django import template
 
+from scans.verdicts import of_scan
+
 register = template.Library()
 
 
@@ -15,6 +17,12 @@ def percent(value, digits: int = 1) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def headline(scan):
+    """{% with h=scan|headline %}: what the scan's result is now (scans.verdicts.Headline)."""
+    return of_scan(scan)
 
 
 @register.filter

@@ -26,6 +26,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("neurolens:chart-ready", function () { draw(document); });  // chart-loader.js
   document.addEventListener("htmx:beforeSwap", function (e) { destroy(e.detail.target); });
   document.addEventListener("htmx:afterSettle", function (e) { draw(e.detail.target); });
   document.addEventListener("click", function (e) {

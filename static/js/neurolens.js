@@ -1,4 +1,5 @@
-// Theme switch (remembered), the browser's time zone for the server, and the drop zone.
+// Theme switch (remembered), the result brought into view, the browser's time zone for the
+// server, and the drop zone.
 (function () {
   const root = document.documentElement;
   const toggle = document.getElementById("theme-toggle");
@@ -17,6 +18,31 @@
     });
   }
   show();
+  document.addEventListener("neurolens:theme", show);  // the system's theme changed (theme.js)
+
+  // After "Analyse" the result is swapped in below the form: bring it into view (on a phone it
+  // lands below the fold). The pane is an aria-live region, so screen readers announce it.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    const target = e.detail.target;
+    if (!target || target.id !== "result" || !target.firstElementChild) return;
+    const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    target.scrollIntoView({behavior: reduce ? "auto" : "smooth", block: "start"});
+  });
+
+  // A table wider than the screen scrolls inside its box: let keyboard users reach and scroll it.
+  function scrollable(root) {
+    root.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        const caption = box.querySelector("caption");
+        box.setAttribute("aria-label", (caption ? caption.textContent.trim() + " " : "") + "(scrolls sideways)");
+      }
+    });
+  }
+  scrollable(document);
+  window.addEventListener("resize", function () { scrollable(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { scrollable(e.detail.target); });
 
   try {
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;

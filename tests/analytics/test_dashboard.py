@@ -107,16 +107,20 @@ def test_nothing_to_show_is_said_in_words(db, researcher):
 
 def test_chartjs_comes_from_the_setting_with_its_integrity_hash(known, researcher, settings):
     html = page(researcher)
-    assert f'src="{settings.CHARTJS_URL}" integrity="{settings.CHARTJS_INTEGRITY}" crossorigin="anonymous"' in html
+    assert f'data-cdn="{settings.CHARTJS_URL}" data-integrity="{settings.CHARTJS_INTEGRITY}"' in html
+    assert 'data-local="/static/vendor/chartjs/chart.umd.js"' in html  # used when the CDN fails
     settings.CHARTJS_URL, settings.CHARTJS_INTEGRITY = "/static/vendor/chart.umd.js", ""
     html = page(researcher)
-    assert 'src="/static/vendor/chart.umd.js" crossorigin="anonymous"' in html and "integrity" not in html
+    assert 'data-cdn="/static/vendor/chart.umd.js" data-integrity=""' in html
 
 
 def test_the_statistics_page_shows_the_figures(known, staff):
     html = client_for(staff).get(reverse("analytics:statistics")).content.decode()
     assert '<dt class="col-sm-4">Predictions</dt><dd class="col-sm-8">6</dd>' in html
-    assert "Low confidence (below 60 %)" in html and 'data-testid="busiest-users"' in html
+    assert "Low confidence (below 60.0%)" in html and 'data-testid="busiest-users"' in html
+    #  One presentation: per cent with one decimal, 24-hour times (in the user's zone)
+    assert "<td>60.0%</td>" in html  # glioma: 3 of the 5 in-scope predictions
+    assert re.search(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d</time>", html) and "p.m." not in html and "a.m." not in html
 
 
 def test_the_charts_api_returns_the_same_charts(known, researcher):

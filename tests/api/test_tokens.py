@@ -23,7 +23,7 @@ def test_it_lists_only_the_callers_tokens_and_never_a_key(owner, colleague):
     create_token(colleague, "theirs")
     body = client.get(TOKENS).json()
     assert [t["name"] for t in body] == ["tests"]
-    assert set(body[0]) == {"id", "name", "prefix", "created", "last_used"}
+    assert set(body[0]) == {"id", "name", "prefix", "created", "last_used", "expires"}
 
 
 def test_it_creates_a_token_whose_key_is_shown_once(owner):

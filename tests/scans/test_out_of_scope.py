@@ -65,7 +65,7 @@ def test_the_history_and_the_patient_less_rows_show_no_class(owner, out_of_scope
     scan, _ = out_of_scope
     html = client_for(owner).get(reverse("scans:history")).text
     [row] = re.findall(r'<tr data-testid="scan-row">.*?</tr>', html, re.DOTALL)
-    assert "Not assessed: out of scope" in row and "%" not in row
+    assert "Not assessed: out of scope" in row and scan.prediction.out_of_scope_reason in row and "%" not in row
     no_class_in(row)
     #  A class filter finds no out-of-scope scan; neither does a confidence filter.
     for params in ({"label": scan.prediction.label}, {"min_confidence": "1"}):
@@ -107,7 +107,8 @@ def test_a_fresh_api_upload_says_so_too(owner):
 def test_the_prototype_predict_answers_422_out_of_scope(owner):
     response = token_client(owner).post(reverse("api:legacy-predict"), {"image": ContentFile(photograph(), name="p.png")})
     error = assert_error(response, 422, "out_of_scope", "image")
-    assert "out of scope" in error["message"] and "colour" in error["message"]
+    reason = Scan.objects.get().prediction.out_of_scope_reason
+    assert "out of scope" in error["message"] and reason and reason in error["message"]  # the guard's own reason
     no_class_in(response.text)
     #  The same file again (a duplicate) is answered the same way, never with the stored class.
     again = token_client(owner).post(reverse("api:legacy-predict"), {"image": ContentFile(photograph(), name="p.png")})
@@ -147,3 +148,20 @@ def test_exports_and_statistics_give_no_class(owner, staff, out_of_scope):
     stats = client.get(reverse("api:statistics")).json()
     assert stats["total"] == 1 and stats["out_of_scope"] == 1 and set(stats["by_label"].values()) == {0}
     assert stats["mean_confidence"] is None and sum(stats["confidence_histogram"]) == 0
+
+
+def test_a_batch_gives_no_class_for_it_in_its_page_csv_or_api(owner):
+    files = [ContentFile(photograph(), name="photo.png"), ContentFile(document(), name="letter.png")]
+    response = client_for(owner).post(reverse("scans:batch-new"), {"files": files})
+    batch = owner.batches.get()
+    assert response.status_code == 302 and batch.items.filter(status="done").count() == 2
+    page = client_for(owner).get(reverse("scans:batch", args=[batch.pk])).text
+    rows = re.findall(r'<tr data-testid="scan-row">.*?</tr>', page, re.DOTALL)
+    assert len(rows) == 2 and all("Not assessed: out of scope" in r for r in rows)
+    no_class_in("".join(rows))
+    table = list(csv.DictReader(io.StringIO(b"".join(
+        client_for(owner).get(reverse("scans:batch-csv", args=[batch.pk])).streaming_content).decode())))
+    assert [(r["label"], r["confidence"], r["out_of_scope"]) for r in table] == [("", "", "True")] * 2
+    assert all(r["out_of_scope_reason"] for r in table)
+    items = token_client(owner).get(reverse("api:batch", args=[batch.pk])).json()["items"]
+    assert [(i["label"], i["confidence"], i["out_of_scope"]) for i in items] == [(None, None, True)] * 2

@@ -132,6 +132,7 @@ def test_the_series_page_shows_the_result_beside_its_slices_with_window_level(st
     series = stowed.series.get()
     page = client.get(f"/studies/series/{series.pk}/").content.decode()
     assert "trained on single 2-D slices" in page and "Key images" in page and "series-viewer.js" in page
+    assert "Slice thickness (mm)" in page  # the kept technical attributes
     first = series.slices.first()
     narrow = client.get(f"/studies/slices/{first.pk}.png?c=1000&w=200")
     wide = client.get(f"/studies/slices/{first.pk}.png?c=2000&w=4000")

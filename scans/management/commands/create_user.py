@@ -2,6 +2,8 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -26,6 +28,10 @@ class Command(BaseCommand):
             raise CommandError(f"A user named {username!r} already exists.")
         generated = password is None
         password = password or secrets.token_urlsafe(12)
+        try:  # the same rules as the password pages (AUTH_PASSWORD_VALIDATORS)
+            validate_password(password, User(username=username, email=email))
+        except ValidationError as exc:
+            raise CommandError("The password is refused: " + " ".join(exc.messages)) from None
         if role == ADMIN:
             user = User.objects.create_superuser(username, email, password)
         else:
