@@ -151,6 +151,17 @@ def varied_features(model_path: Path, pixels: np.ndarray, rows: np.ndarray) -> n
     return guard_inputs(pooled_features(model_path, varied), varied, np.zeros(len(varied)))
 
 
+def varied_negatives(model_path: Path, sources: list[str]) -> dict[str, np.ndarray]:
+    """Guard inputs of one varied copy (``varied_slices``) of every source's training draw."""
+    out = {}
+    for s, (px, colour) in negative_set(seed=0).items():
+        if s in sources:
+            key = _digest(inspect.getsource(varied_slices).encode(), px.tobytes())
+            varied = _cached("varied", key, lambda px=px: {"pixels": varied_slices(px, seed=1)})["pixels"]
+            out[s] = guard_inputs(pooled_features(model_path, varied), varied, colour)
+    return out
+
+
 def weights_for(y: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Half the weight on MRI slices, half on negatives shared equally between sources."""
     w = np.zeros(len(y))
@@ -203,8 +214,11 @@ def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = 3
     calib = groups[train_rows] % 5 == 0
     fit_x = np.concatenate([mri_x[train_rows[~calib]], varied[~calib]])
     calib_x = np.concatenate([mri_x[train_rows[calib]], varied[calib]])
-    neg_x = np.concatenate([neg[s] for s in sources])
-    neg_src = np.concatenate([[s] * len(neg[s]) for s in sources])
+    #  Every non-MRI picture also gives one copy varied the same way, so that a gray background,
+    #  blur or low resolution never passes for a sign of an MRI slice.
+    neg_varied = varied_negatives(model_path, sources)
+    neg_x = np.concatenate([np.concatenate([neg[s], neg_varied[s]]) for s in sources])
+    neg_src = np.concatenate([[s] * (len(neg[s]) + len(neg_varied[s])) for s in sources])
 
     def fit(exclude: str | None = None) -> Guard:
         keep = neg_src != exclude
@@ -238,9 +252,9 @@ def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = 3
         "method": f"learned guard: a one-hidden-layer network ({hidden} units) on the model's pooled features "
                   "and plain measures of the picture (16-bin histogram, near-black share, mean, spread, mirror "
                   "symmetry, brightness in rings around its centre, edge density, colourfulness); "
-                  f"trained on {len(train_rows)} training-split MRI slices and {len(neg_x)} non-MRI pictures of "
-                  f"{len(sources)} kinds (training slices each also once varied: contrast curve, gray background, "
-                  "lower resolution, blur, noise, turn, zoom); threshold at the "
+                  f"trained on {len(train_rows)} training-split MRI slices and {len(neg_x) // 2} non-MRI pictures of "
+                  f"{len(sources)} kinds, each also once varied (contrast curve, gray background, lower resolution, "
+                  "blur, noise, turn, zoom); threshold at the "
                   f"{100 * MRI_FLAG_QUANTILE:.1f}th percentile of the scores of a fifth of the training slices "
                   "(by group) held out of the fit, 0.5 at least",
         "threshold": round(threshold, 4),
@@ -251,7 +265,7 @@ def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = 3
         "leave_one_source_out_flagged": round(float(loso_all), 4),
         "leave_one_source_out_mean_of_sources": round(loso_mean, 4),
         "fresh_draw_flagged": fresh_rate,
-        "negative_images": len(neg_x),
+        "negative_images": len(neg_x) // 2,
         "inputs_key": key, "hidden": hidden, "l2": l2,
         "positive_images": len(fit_x),
     }

@@ -46,8 +46,9 @@ def _prediction_fields(nullable: bool = False) -> dict:
         "confidence": serializers.FloatField(allow_null=nullable, help_text="A fraction, 0 to 1." + null),
         "all_predictions": PrototypeProbabilities.__class__(allow_null=nullable),
         "timestamp": serializers.CharField(help_text="UTC, YYYY-MM-DDTHH:MM:SS."),
-        **({"out_of_scope": serializers.BooleanField(),
-            "out_of_scope_reason": serializers.CharField(allow_null=True)} if nullable else {}),
+        **({"out_of_scope": serializers.BooleanField(required=False, help_text="Only on an out-of-scope item: true."),
+            "out_of_scope_reason": serializers.CharField(required=False, help_text="Only on an out-of-scope item.")}
+           if nullable else {}),
     }
 
 
@@ -70,8 +71,8 @@ def prediction_body(scan) -> dict:
 
 def history_body(scan) -> dict:
     p = scan.prediction
-    if p.shows_class:
-        return {**prediction_body(scan), "out_of_scope": False, "out_of_scope_reason": None}
+    if p.shows_class:  # the prototype's shape, unchanged
+        return prediction_body(scan)
     return {"prediction": None, "confidence": None, "all_predictions": None, "timestamp": stamp(p.created),
             "out_of_scope": True, "out_of_scope_reason": out_of_scope_reason(p)}
 

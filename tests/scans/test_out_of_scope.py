@@ -65,7 +65,7 @@ def test_the_history_and_the_patient_less_rows_show_no_class(owner, out_of_scope
     scan, _ = out_of_scope
     html = client_for(owner).get(reverse("scans:history")).text
     [row] = re.findall(r'<tr data-testid="scan-row">.*?</tr>', html, re.DOTALL)
-    assert "Not assessed: out of scope" in row and "%" not in row
+    assert "Not assessed: out of scope" in row and scan.prediction.out_of_scope_reason in row and "%" not in row
     no_class_in(row)
     #  A class filter finds no out-of-scope scan; neither does a confidence filter.
     for params in ({"label": scan.prediction.label}, {"min_confidence": "1"}):
@@ -107,7 +107,8 @@ def test_a_fresh_api_upload_says_so_too(owner):
 def test_the_prototype_predict_answers_422_out_of_scope(owner):
     response = token_client(owner).post(reverse("api:legacy-predict"), {"image": ContentFile(photograph(), name="p.png")})
     error = assert_error(response, 422, "out_of_scope", "image")
-    assert "out of scope" in error["message"] and "colour" in error["message"]
+    reason = Scan.objects.get().prediction.out_of_scope_reason
+    assert "out of scope" in error["message"] and reason and reason in error["message"]  # the guard's own reason
     no_class_in(response.text)
     #  The same file again (a duplicate) is answered the same way, never with the stored class.
     again = token_client(owner).post(reverse("api:legacy-predict"), {"image": ContentFile(photograph(), name="p.png")})

@@ -119,7 +119,8 @@ class Command(BaseCommand):
         user.groups.add(Group.objects.get_or_create(name="clinician")[0])
         _, token = create_token(user, "bench")
         env = {**os.environ, "API_THROTTLE_UPLOAD": "1000000/min", "API_THROTTLE_USER": "1000000/min",
-               "WARM_MODEL": "1", "CELERY_BROKER_URL": "", "BATCH_BACKGROUND": "1"}
+               "WARM_MODEL": "1", "CELERY_BROKER_URL": "", "BATCH_BACKGROUND": "1",
+               "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}  # as `make serve` runs it
         rows: list[tuple[str, float, float]] = []
         server = bench.Server(env, token)
         try:
