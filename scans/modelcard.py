@@ -5,7 +5,8 @@ from __future__ import annotations
 from ml.infer import CLASSES, DISPLAY_NAMES
 
 #  How each field of the card reads on the page: a label a person understands, and its unit.
-PCT, PCT_RANGE, COUNT, SECONDS, YES_NO, TEXT = "pct", "pct-range", "count", "seconds", "yes-no", "text"
+PCT, PCT_RANGE, PCT_MAP, COUNT, SECONDS, YES_NO, TEXT = (
+    "pct", "pct-range", "pct-map", "count", "seconds", "yes-no", "text")
 FIELDS = {
     #  metrics
     "split": ("Split", TEXT), "accuracy": ("Accuracy", PCT),
@@ -14,6 +15,7 @@ FIELDS = {
     "macro_f1": ("F1, mean of the four classes", PCT),
     "keras_accuracy": ("Accuracy of the model before conversion to LiteRT", PCT),
     "expected calibration error": ("Expected calibration error", PCT),
+    "wrong": ("Wrong answers", COUNT), "wrong_above_0_9": ("Wrong answers with confidence above 90%", COUNT),
     "f1": ("F1", PCT), "precision": ("Precision", PCT), "recall": ("Recall", PCT), "support": ("Images", COUNT),
     #  model
     "parameters": ("Parameters", COUNT), "file sha256": ("File SHA-256", TEXT),
@@ -39,7 +41,14 @@ FIELDS = {
     "val_slices_flagged": ("Validation slices flagged as out of scope", PCT),
     "non_mri_flagged": ("Non-MRI test images flagged as out of scope", PCT),
     "non_mri_images": ("Non-MRI test images", COUNT), "non_mri_missed": ("Non-MRI test images missed", TEXT),
-    "distance_cutoff": ("Feature-distance cut-off", TEXT),
+    "distance_cutoff": ("Feature-distance cut-off", TEXT), "threshold": ("Guard threshold", TEXT),
+    "val_slices_flagged_by_collection": ("Validation slices flagged, per collection", PCT_MAP),
+    "leave_one_source_out_flagged": ("Leave-one-source-out: flagged", PCT),
+    "leave_one_source_out_mean_of_sources": ("Leave-one-source-out: flagged, mean over sources", PCT),
+    "fresh_draw_flagged": ("Fresh draw: flagged, per kind", PCT_MAP),
+    "negative_images": ("Non-MRI pictures (guard fitting)", COUNT),
+    "positive_images": ("MRI slices (guard fitting)", COUNT), "inputs_key": ("Input features key", TEXT),
+    "hidden": ("Hidden units", COUNT), "l2": ("L2 weight decay", TEXT),
 }
 
 
@@ -54,6 +63,8 @@ def _shown(key: str, value) -> tuple[str, str]:
     try:
         if kind == PCT:
             return label, _percent(value)
+        if kind == PCT_MAP:
+            return label, "; ".join(f"{k}: {_percent(v)}" for k, v in value.items())
         if kind == PCT_RANGE:
             return label, " to ".join(_percent(v) for v in value)
         if kind == COUNT:
@@ -63,7 +74,7 @@ def _shown(key: str, value) -> tuple[str, str]:
             return label, f"{hours} h {minutes} min" if hours else f"{minutes} min"
         if kind == YES_NO:
             return label, "yes" if value else "no"
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         pass
     return label, _scalar(value)
 
