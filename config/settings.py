@@ -269,6 +269,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    #  One name for each choice set the API uses in several places (else drf-spectacular invents
+    #  names such as Label2baEnum and warns, which fails `check --deploy`).
+    "ENUM_NAME_OVERRIDES": {
+        "ClassLabelEnum": "ml.labels.CLASSES",
+        "ReviewStatusEnum": ["unreviewed", "confirmed", "corrected", "not_assessable"],
+        "VerdictEnum": ["confirmed", "corrected", "not_assessable"],
+        "NotAssessableReasonEnum": ["wrong_modality", "poor_quality", "not_brain", "other"],
+        "HealthStatusEnum": ["ok", "error"],
+        "BatchItemStatusEnum": "scans.models.batches.BatchItem.STATUS_CHOICES",
+        "SeriesStatusEnum": "scans.models.studies.Series.STATUS_CHOICES",
+    },
 }
 
 #  Analytics (analytics/): Chart.js comes from this address, checked against this SRI hash (empty:
