@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
 from accounts.models import ThrottleWindow
 
@@ -16,23 +16,26 @@ def hit(scope: str, who: str, duration: int) -> tuple[int, float]:
     now = time.time()
     start = int(now // duration * duration)
     key = f"{scope}:{who}:{start}"[:255]
-    count = _increment(key)
-    if count is None:
-        try:
-            with transaction.atomic():
-                ThrottleWindow.objects.create(key=key, count=1, expires=datetime.fromtimestamp(start + duration, UTC))
-            count = 1
-            ThrottleWindow.objects.filter(expires__lt=datetime.fromtimestamp(now, UTC)).delete()
-        except IntegrityError:  # another process opened the window first
-            count = _increment(key)
+    count = _upsert(key, datetime.fromtimestamp(start + duration, UTC), datetime.fromtimestamp(now, UTC))
     return count, start + duration - now
 
 
-def _increment(key: str) -> int | None:
-    """Add one and read the new count in one statement (PostgreSQL and SQLite 3.35+ both have
-    UPDATE ... RETURNING): two processes at the same instant each get their own number."""
-    table, count, key_column = (connection.ops.quote_name(n) for n in (ThrottleWindow._meta.db_table, "count", "key"))
+def _upsert(key: str, expires: datetime, now: datetime) -> int:
+    """Open the window or add one to it, and read the new count, in one statement (PostgreSQL and
+    SQLite 3.35+ both have INSERT ... ON CONFLICT ... RETURNING): two processes at the same instant
+    each get their own number. Windows that have ended are dropped on the way: on PostgreSQL in
+    the same statement, so an API call costs one query; on SQLite when a window opens."""
+    table, count, key_column, expires_column = (
+        connection.ops.quote_name(n) for n in (ThrottleWindow._meta.db_table, "count", "key", "expires"))
+    upsert = (f"INSERT INTO {table} ({key_column}, {count}, {expires_column}) VALUES (%s, 1, %s) "
+              f"ON CONFLICT ({key_column}) DO UPDATE SET {count} = {table}.{count} + 1 RETURNING {count}")
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {count} = {count} + 1 WHERE {key_column} = %s RETURNING {count}", [key])
-        row = cursor.fetchone()
-    return row[0] if row else None
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH ended AS (DELETE FROM {table} WHERE {expires_column} < %s) {upsert}",
+                           [now, key, expires])
+            return cursor.fetchone()[0]
+        cursor.execute(upsert, [key, expires])
+        value = cursor.fetchone()[0]
+        if value == 1:
+            cursor.execute(f"DELETE FROM {table} WHERE {expires_column} < %s", [now])
+        return value
