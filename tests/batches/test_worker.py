@@ -15,8 +15,10 @@ import redis
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from kombu.exceptions import OperationalError as BrokerDown
 
 from config.celery import app
+from scans.batches import tasks
 from scans.batches.tasks import classify_items
 from scans.models import BatchItem, BatchJob, Prediction, Scan
 from tests.api.conftest import token_client
@@ -45,9 +47,9 @@ def broker(settings):
     redis.Redis.from_url(BROKER).flushdb()
 
 
-def start_worker(settings) -> subprocess.Popen:
+def start_worker(settings, **extra_env: str) -> subprocess.Popen:
     db = django_settings.DATABASES["default"]
-    env = {**os.environ, "CELERY_BROKER_URL": BROKER, "CELERY_VISIBILITY_TIMEOUT": "5",
+    env = {**os.environ, **extra_env, "CELERY_BROKER_URL": BROKER, "CELERY_VISIBILITY_TIMEOUT": "5",
            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "BATCH_CHUNK": "16",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
     return subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
@@ -117,3 +119,25 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(broker, own
     #  No file without its row, wherever the kill landed (between a file's write and the commit too).
     on_disk = {str(p.relative_to(settings.MEDIA_ROOT)) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
     assert on_disk == set(Scan.objects.values_list("image", flat=True))
+
+
+def test_a_live_worker_takes_up_work_lost_to_a_broker_outage_without_a_restart(broker, owner, settings, monkeypatch):
+    """Issue 12, finding 6 on the broker path: the sends of a batch fail (the broker was down for a
+    moment), and the worker, which stays up all along, finishes the batch through its own sweep."""
+    worker = start_worker(settings, BATCH_SWEEP_S="1", BATCH_RETRY_S="1")
+    try:
+        wait_for(lambda: bool(app.control.ping(timeout=0.5)), timeout=120)
+        real = tasks._send
+
+        def refused(ids):
+            raise BrokerDown("connection refused")
+
+        monkeypatch.setattr(tasks, "_send", refused)
+        batch = upload(owner, 20)
+        monkeypatch.setattr(tasks, "_send", real)
+        assert done(batch) == 0 and batch.items.filter(status=BatchItem.PENDING).count() == 20
+        wait_for(lambda: BatchJob.objects.get(pk=batch.pk).finished is not None, timeout=120)
+        assert worker.poll() is None  # the same worker process, never restarted
+    finally:
+        stop(worker)
+    assert done(batch) == 20 and Prediction.objects.count() == 20
