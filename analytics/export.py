@@ -29,7 +29,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from analytics import access
-from analytics.csv import FORMULA_START, safe_cell
+from lib.csv import FORMULA_START, safe_cell
 from ml.infer import CLASSES
 from scans.models import Review
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
 
-from analytics.csv import safe_cell
+from lib.csv import safe_cell
 from ml.infer import CLASSES
 
 COLUMNS = ["position", "file", "status", "error_code", "error_message", "scan_id", "duplicate", "label",
