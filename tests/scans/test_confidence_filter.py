@@ -20,7 +20,7 @@ def rows(owner):
 
 
 def shown(html: str) -> list[str]:
-    return sorted(re.findall(r'<td><a href="/scans/\d+/">([^<]+)</a>', html))
+    return sorted(re.findall(r'<td[^>]*><a href="/scans/\d+/">([^<]+)</a>', html))
 
 
 @pytest.mark.parametrize(("value", "expected"), [

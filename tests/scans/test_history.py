@@ -13,7 +13,7 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def names(response) -> list[str]:
-    return re.findall(r'data-testid="scan-row">\s*<td>.*?</td>\s*<td><a href="[^"]+">([^<]+)</a>',
+    return re.findall(r'data-testid="scan-row">\s*<td[^>]*>.*?</td>\s*<td[^>]*><a href="[^"]+">([^<]+)</a>',
                       response.content.decode(), re.DOTALL)
 
 
