@@ -97,6 +97,8 @@ def listener(transactional_db, settings):
 
 def associate(port: int, calling: str = "TESTSCU", syntaxes=None):
     ae = AE(ae_title=calling)
+    #  pynetdicom's 30 s default was once too short for an answer on a machine loaded far past its cores.
+    ae.dimse_timeout = 120
     for sop in (MRImageStorage, EnhancedMRImageStorage, CTImageStorage):
         ae.add_requested_context(sop, syntaxes) if syntaxes else ae.add_requested_context(sop)
     assoc = ae.associate("127.0.0.1", port, ae_title="NEUROLENS")
