@@ -1,21 +1,9 @@
-"""The client's address, for sign-in lockouts and API throttles.
+"""Who a sign-in attempt is about, for django-axes: the client's address (lib.addresses, shared
+with the API throttles and the audit trail) and the account name as typed."""
 
-REMOTE_ADDR, unless TRUSTED_PROXIES says how many proxies of ours stand in front of the app: each
-appends the address it received the request from to X-Forwarded-For, so the client's address is
-the TRUSTED_PROXIES-th entry from the right. Anything further left was written by the client
-itself and proves nothing.
-"""
+from lib.addresses import client_ip
 
-from django.conf import settings
-
-
-def client_ip(request) -> str:
-    remote = request.META.get("REMOTE_ADDR") or ""
-    proxies = settings.TRUSTED_PROXIES
-    if proxies <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-    return forwarded[-proxies] if len(forwarded) >= proxies else remote
+__all__ = ["client_ip", "login_username"]
 
 
 def login_username(request, credentials) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts import throttling
-from accounts.addresses import client_ip
+from lib.addresses import client_ip
 
 
 class _WindowThrottle(BaseThrottle):

@@ -25,7 +25,7 @@ MAX_WIDTH = 65535.0
 
 @require_GET
 def study_list(request: HttpRequest) -> HttpResponse:
-    studies = selectors.visible_studies(request.user).annotate(series_count=Count("series"))
+    studies = selectors.visible_studies(request.user).annotate(series_count=Count("series")).order_by("-created", "-id")
     page = Paginator(studies, 25).get_page(request.GET.get("page"))
     return render(request, "scans/studies/list.html", {"page": page})
 

@@ -104,3 +104,15 @@ def test_an_analytics_export_is_audited(staff, scan):
     details = list(AuditEvent.objects.filter(action="exported", object_type="analytics-export")
                    .order_by("id").values_list("detail", flat=True))
     assert details == ["CSV label=glioma", "JSON"]
+
+
+def test_the_trail_records_the_address_our_proxy_saw_and_never_one_the_client_wrote(owner, scan, settings):
+    client = client_for(owner)
+    detail = reverse("scans:detail", args=[scan.pk])
+    client.get(detail, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="6.6.6.6")  # no proxy configured
+    assert last("viewed").ip_address == "10.9.9.9"
+    settings.TRUSTED_PROXIES = 1  # one proxy of ours appends the address it was called from
+    client.get(detail, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    assert last("viewed").ip_address == "203.0.113.7"
+    client.get(detail, REMOTE_ADDR="10.0.0.2")  # the proxy added nothing: the connection's address
+    assert last("viewed").ip_address == "10.0.0.2"

@@ -47,7 +47,7 @@ def test_an_administrator_uploads_dicom_reviews_it_and_finds_it_audited(page, li
     expect(page.get_by_text("2 of 3 (the middle frame was classified)")).to_be_visible()
     layer = page.locator("#heat-layer")
     expect(layer).to_be_visible()
-    page.wait_for_function("document.getElementById('heat-layer').naturalWidth === 128")  # the scan's width
+    page.wait_for_function("() => document.getElementById('heat-layer').naturalWidth === 128")  # the scan's width
     page.get_by_label("Show heat map").uncheck()
     expect(layer).to_be_hidden()
     page.get_by_label("Show heat map").check()

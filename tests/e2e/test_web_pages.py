@@ -20,13 +20,14 @@ from tests.e2e.web_support import (
     violations,
 )
 from tests.helpers import make_scan, make_user, png
+from tests.studies.series import stow_series
 
 pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
 def site(staff, owner):
-    """Something on every page: scans with a patient, a review, a batch, audit entries."""
+    """Something on every page: scans with a patient, a review, a batch, a study, audit entries."""
     scan = make_scan(staff, "axial-t1.png", "glioma", 0.912, patient_ref="PT-1", seed=3)
     make_scan(staff, "axial-t2.png", "notumor", 0.634, patient_ref="PT-1", seed=4)
     make_scan(owner, "coronal.png", "pituitary", 0.871, seed=5)
@@ -34,10 +35,12 @@ def site(staff, owner):
     batch = token_client(staff).post("/api/v1/batches", {"files": [ContentFile(png(96, 7), name="b1.png"),
                                                                    ContentFile(b"not an image", name="b2.txt")]})
     assert batch.status_code == 201, batch.content
+    series = stow_series(token_client(staff), "glioma", 3)  # a study from DICOMweb, with its series viewer
     pages = {
         "upload": "/scans/new/", "history": "/scans/", "detail": f"/scans/{scan.pk}/",
         "delete": f"/scans/{scan.pk}/delete", "patients": "/scans/patients/", "patient": f"/scans/patients/{scan.patient.public_id}/",
         "worklist": "/scans/review/", "studies": "/studies/",
+        "study": f"/studies/{series.study_id}/", "series": f"/studies/series/{series.pk}/",
         "batch new": "/scans/batches/new", "batch": f"/scans/batches/{batch.json()['id']}/",
         "model": "/model/", "analytics": "/analytics/", "statistics": "/analytics/statistics/",
         "audit": "/audit/", "tokens": "/account/tokens/", "password change": "/accounts/password_change/",
@@ -137,7 +140,7 @@ def test_the_theme_follows_the_system_until_the_user_chooses_one(owner, live_ser
         theme = "document.documentElement.dataset.bsTheme"
         assert page.evaluate(theme) == "light"
         page.emulate_media(color_scheme="dark")  # the system switches: the page follows
-        page.wait_for_function(f"{theme} === 'dark'")
+        page.wait_for_function(f"() => {theme} === 'dark'")
         page.get_by_role("button", name="Light theme").click()  # the user chooses
         assert page.evaluate(theme) == "light"
         page.emulate_media(color_scheme="dark")

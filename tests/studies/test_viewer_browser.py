@@ -39,13 +39,13 @@ def test_a_reviewer_scrolls_through_a_series_with_keys_and_wheel_and_windows_it(
         assert position.inner_text() == "Slice 2 of 5"
         page.get_by_test_id("viewer").hover()
         page.mouse.wheel(0, 120)
-        page.wait_for_function("document.getElementById('slice-pos').textContent === 'Slice 3 of 5'")
+        page.wait_for_function("() => document.getElementById('slice-pos').textContent === 'Slice 3 of 5'")
         before = page.locator("#slice-img").get_attribute("src")
         page.locator("#ww").fill("500")
         page.locator("#ww").dispatch_event("change")
         after = page.locator("#slice-img").get_attribute("src")
         assert after != before and "w=500" in after
-        page.wait_for_function("document.getElementById('slice-img').complete && "
+        page.wait_for_function("() => document.getElementById('slice-img').complete && "
                                "document.getElementById('slice-img').naturalWidth === 256")
         assert "trained on single 2-D slices" in page.get_by_test_id("single-slice").inner_text()
         browser.close()
