@@ -153,3 +153,13 @@ def test_the_scans_page_still_shows_the_served_result(stored, owner):
     portrait = Scan.objects.get(original_name="portrait.png")
     html = client_for(owner).get(reverse("scans:detail", args=[portrait.pk])).content.decode()
     assert "out of scope" in html.lower()
+
+
+def test_bench_rescore_prints_its_figures_and_leaves_no_shadow(capsys):
+    call_command("seed_demo", scans=70, users=2)
+    call_command("bench_rescore", scans=64, version=OLD)
+    out = capsys.readouterr().out
+    assert f"64 scans re-scored by {OLD}" in out and "0 unreadable" in out
+    for figure in ("scans/s", "after the first chunk", "MB peak", "over 2 chunks", "load average"):
+        assert figure in out
+    assert not ShadowPrediction.objects.exists()

@@ -48,11 +48,16 @@ class Command(BaseCommand):
                                    zone) if until else None)
         began = time.monotonic()
         tty = sys.stdout.isatty()
+        shown = [began]
 
         def report(p: Progress) -> None:
-            rate = p.done / max(time.monotonic() - began, 1e-6)
+            #  One line rewritten in place on a terminal; into a log, a line every 10 s and the last.
+            now = time.monotonic()
+            if not tty and p.done < p.total and now - shown[0] < 10:
+                return
+            shown[0] = now
             line = (f"{p.version}: {p.done}/{p.total} scans, {p.added} shadow predictions added, "
-                    f"{p.unreadable} unreadable, {rate:.0f} scans/s")
+                    f"{p.unreadable} unreadable, {p.done / max(now - began, 1e-6):.0f} scans/s")
             self.stdout.write(line, ending="\r" if tty and p.done < p.total else "\n")
 
         try:
