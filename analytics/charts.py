@@ -163,8 +163,9 @@ def version_pair_chart(pair: dict) -> dict:
     datasets = [{"label": f"{b}: {DISPLAY_NAMES[c]}", "data": [m[r][c] for r in CLASSES],
                  "backgroundColor": COLOURS[c]} for c in CLASSES]
     rows = [[DISPLAY_NAMES[r], *(m[r][c] for c in CLASSES)] for r in CLASSES]
-    summary = (f"{pair['scans']} scans answered by both: the same class on {pair['agreed']} of the "
-               f"{pair['in_scope_by_both']} both kept in scope ({_pct(pair['rate'])}). Refused as out of scope by "
+    same = (f"the same class on {pair['agreed']} of the {pair['in_scope_by_both']} both kept in scope "
+            f"({_pct(pair['rate'])})" if pair["in_scope_by_both"] else "none kept in scope by both")
+    summary = (f"{pair['scans']} scans answered by both: {same}. Refused as out of scope by "
                f"{a} only: {pair['refused_by_a']}; by {b} only: {pair['refused_by_b']}; by both: "
                f"{pair['refused_by_both']}.")
     return _chart(f"versions-{a}-{b}".replace(".", "-"), f"{a} against {b}", summary,
