@@ -139,6 +139,8 @@ def write_markdown(card: dict, path: Path) -> None:
     speed = card.get("speed")
     speed_md = "\n".join(f"| {k} | {v} |" for k, v in speed.items()) if speed else "Run `python -m ml.bench`."
     for version, r in (card.get("speed_compared") or {}).items():
+        if version == card["version"]:  # its own figures are the rows above
+            continue
         speed_md += (f"\n| {version}, same run: p50 / images/s at batch 64 / cold start / peak memory | "
                      f"{r['p50_ms']} ms / {r['images_per_s_batch_64']} / {r['cold_start_s']} s / {r['peak_rss_mb']} MB |")
     derived = card.get("derived_from")
