@@ -28,6 +28,11 @@ MANIFEST = Path(__file__).resolve().parent / "splits" / "manifest.csv"
 NEGATIVES_SEED = 7  # a draw of its own: guard fitting and the cards' fresh draws use other seeds
 
 
+def manifest_digest(manifest: Path = MANIFEST) -> str:
+    """The first 12 hex digits of the split manifest's SHA-256: a card's figures are on this split."""
+    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+
+
 def negatives_flagged(version: str, scale: float = 1.0) -> dict:
     """Share of each ml.negatives source that ``version`` refuses, on one fresh draw."""
     from ml.infer import get_classifier
@@ -50,7 +55,7 @@ def compare(data: Path = DEFAULT_DATA, manifest: Path = MANIFEST, split: str = "
             negatives_scale: float = 1.0) -> dict[str, dict]:
     """version -> its `comparison` figures, oldest first."""
     examples = [e for e in read_manifest(manifest) if e.split == split]
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    digest = manifest_digest(manifest)
     out = {}
     for card in all_cards():
         if not card["runnable"]:
@@ -58,7 +63,7 @@ def compare(data: Path = DEFAULT_DATA, manifest: Path = MANIFEST, split: str = "
         r = evaluate(data, examples, version=card["version"])
         n = r["n"]
         figures = {
-            "split": f"{split} split of ml/splits/manifest.csv (sha256 {digest}...)",
+            "split": f"{split} split of ml/splits/manifest.csv (sha256 {digest}...)", "manifest_sha256": digest,
             "images": n, "accuracy": round(r["accuracy"], 4), "macro_f1": round(r["macro_f1"], 4),
             "recall": {c: round(r["recall"][c], 4) for c in CLASSES},
             "ece": round(r["ece"], 4),
