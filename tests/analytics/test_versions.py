@@ -147,3 +147,12 @@ def test_without_shadows_the_dashboard_says_how_to_get_them(owner, reviewer):
     html = client_for(reviewer).get(reverse("analytics:dashboard")).content.decode()
     assert "No scan under these filters has answers from two model versions" in html
     assert api(reviewer)["pairs"] == []
+
+
+def test_the_versions_api_refuses_who_may_not_see_analytics_and_names_a_bad_filter(outsider, reviewer):
+    from django.test import Client
+
+    assert Client().get(reverse("analytics-versions")).status_code == 401
+    assert client_for(outsider).get(reverse("analytics-versions")).status_code == 403
+    bad = client_for(reviewer).get(reverse("analytics-versions"), {"date_from": "soon"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "date_from"
