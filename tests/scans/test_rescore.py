@@ -148,6 +148,22 @@ def test_it_refuses_bad_options_with_the_reason(owner, args, message):
     assert not ShadowPrediction.objects.exists()
 
 
+def what_users_are_shown(owner, reviewer) -> dict:
+    """The export, the API's view of every scan, the history page: each as its reader gets it."""
+    export = client_for(reviewer).get(reverse("analytics:export-csv"))
+    api = [client_for(owner).get(reverse("api:scan", args=[s.pk])).json() for s in Scan.objects.order_by("pk")]
+    history = client_for(owner).get(reverse("scans:history")).content.decode()
+    history = history[history.index("<table"):history.index("</table>")]  # the rows, not the page's tokens
+    return {"export": b"".join(export.streaming_content).decode(), "api": api, "history": history}
+
+
+def test_exports_the_api_and_the_history_read_the_same_after_a_rescore(stored, owner, reviewer):
+    before = what_users_are_shown(owner, reviewer)
+    assert len(before["export"].splitlines()) == 10 and len(before["api"]) == 9 and "portrait.png" in before["history"]
+    rescore("--version", OLD)
+    assert what_users_are_shown(owner, reviewer) == before
+
+
 def test_the_scans_page_still_shows_the_served_result(stored, owner):
     rescore("--version", OLD)
     portrait = Scan.objects.get(original_name="portrait.png")
