@@ -71,7 +71,7 @@ $(ML_STAMP): | $(PY)
 	rm -f $(VENV)/.installed-ml-*
 	touch $@
 
-.PHONY: split train resume export guard versions evaluate bench
+.PHONY: split train resume export guard versions compare evaluate bench
 split: $(ML_STAMP)  ## regroup near-duplicates and rewrite ml/splits/manifest.csv
 	$(PY) -m ml.data
 train: $(ML_STAMP)  ## train model 2 from scratch for ML_MINUTES of training time into RUN (checkpointed)
@@ -84,6 +84,8 @@ guard: $(DEV_STAMP)  ## refit and validate the out-of-scope guard of the served 
 	$(PY) -m ml.guard_fit
 versions: $(DEV_STAMP)  ## every model version with a card
 	$(PY) -m ml.versions list
+compare: $(DEV_STAMP)  ## every kept version on the validation split, written into the cards (model page)
+	$(PY) -m ml.compare --record
 evaluate: $(DEV_STAMP)  ## the committed model on the validation split
 	$(PY) -m ml.evaluate --manifest ml/splits/manifest.csv --split val
 bench: $(ML_STAMP)  ## speed and memory beside the prototype's architecture and every kept version

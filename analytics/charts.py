@@ -136,3 +136,45 @@ def agreement_chart(agreement: dict | None) -> dict:
                f"{agreement['out_of_scope_reviewed']} out of scope (no model class).")
     return _chart("agreement", "Model and reviewer agreement", summary, _bar(NAMES, datasets, stacked=True),
                   ["Model \\ reviewer", *NAMES], rows)
+
+
+def verdicts_by_version_chart(by_version: list[dict]) -> dict:
+    """Each model version's agreement with the reviewers' class (its result or its shadow re-score)."""
+    title = "Model versions and the reviewers"
+    if not any(v["reviewed"] or v["refused"] for v in by_version):
+        return _chart("version-verdicts", title, "", None, [], [],
+                      "No reviewed scan has a class from a reviewer yet under these filters.")
+    labels = [v["version"] for v in by_version]
+    config = _bar(labels, [{"label": "Agreement with the reviewers' class (%)", "backgroundColor": "#228be6",
+                            "data": [None if v["rate"] is None else round(v["rate"] * 100, 1) for v in by_version]}],
+                  scales={"y": {"beginAtZero": True, "max": 100}})
+    rows = [[v["version"], v["reviewed"], v["agreed"], _pct(v["rate"]), v["refused"],
+             f"{v['as_result']} / {v['as_shadow']}"] for v in by_version]
+    summary = ("Over the scans a reviewer confirmed or corrected: how often each version's class is the reviewer's. "
+               "Reviewers saw the served result, which may favour the version that made it.")
+    return _chart("version-verdicts", title, summary, config,
+                  ["Version", "Reviewed, in scope", "Agreed", "Agreement", "Refused as out of scope",
+                   "Result / shadow"], rows)
+
+
+def version_pair_chart(pair: dict) -> dict:
+    """One version against another over the scans both answered: the confusion table, rows the older."""
+    a, b, m = pair["a"], pair["b"], pair["matrix"]
+    datasets = [{"label": f"{b}: {DISPLAY_NAMES[c]}", "data": [m[r][c] for r in CLASSES],
+                 "backgroundColor": COLOURS[c]} for c in CLASSES]
+    rows = [[DISPLAY_NAMES[r], *(m[r][c] for c in CLASSES)] for r in CLASSES]
+    same = (f"the same class on {pair['agreed']} of the {pair['in_scope_by_both']} both kept in scope "
+            f"({_pct(pair['rate'])})" if pair["in_scope_by_both"] else "none kept in scope by both")
+    summary = (f"{pair['scans']} scans answered by both: {same}. Refused as out of scope by "
+               f"{a} only: {pair['refused_by_a']}; by {b} only: {pair['refused_by_b']}; by both: "
+               f"{pair['refused_by_both']}.")
+    return _chart(f"versions-{a}-{b}".replace(".", "-"), f"{a} against {b}", summary,
+                  _bar(NAMES, datasets, stacked=True), [f"{a} \\ {b}", *NAMES], rows)
+
+
+def version_pairs_charts(pairs: list[dict]) -> list[dict]:
+    if not pairs:
+        return [_chart("version-pairs", "Model versions against each other", "", None, [], [],
+                       "No scan under these filters has answers from two model versions: manage.py rescore "
+                       "re-scores stored scans with another version without changing their results.")]
+    return [version_pair_chart(p) for p in pairs]

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from analytics import access, charts, queries
 from analytics.scope import Scope
+from analytics.versions import comparison as version_comparison
 
 RESOLUTION = (f"Counts, shares and means are exact. Medians come from 1 %-wide confidence bins (within "
               f"{queries.CONFIDENCE_RESOLUTION}); inference-time p50 and p95 from bins about "
@@ -48,6 +49,9 @@ def dashboard(scope: Scope, viewer, period: str) -> dict:
     if staff:
         found.append(charts.users_chart(queries.busiest_users(usage)))
     found.append(charts.agreement_chart(queries.agreement(scope)))
+    compared = version_comparison(scope)
+    found.append(charts.verdicts_by_version_chart(compared["by_version"]))
+    found.extend(charts.version_pairs_charts(compared["pairs"]))
     return {"totals": totals, "charts": found, "versions": [v["model_version"] for v in versions],
             "resolution": RESOLUTION}
 
@@ -62,3 +66,8 @@ def results(scope: Scope) -> dict:
             "confidence_histogram": queries.total_histogram(seen),
             #  As this API always gave it: the days with scans only.
             "by_day": [{"date": d["date"].isoformat(), "count": d["count"]} for d in days if d["count"]]}
+
+
+def model_versions(scope: Scope) -> dict:
+    """The API's /versions body: versions against each other and against the reviewers."""
+    return version_comparison(scope)

@@ -104,6 +104,25 @@ def _tta(m: dict) -> str:
             f"{tta['macro_f1']:.3f}, lowest recall {tta['min_recall']:.3f}; it {served}.\n\n")
 
 
+def comparison_markdown(card: dict) -> str:
+    """The figures ml.compare measured for this version on the split every version is compared on."""
+    c = card.get("comparison")
+    if not c:
+        return ""
+    recall = ", ".join(f"{k} {_pct(v)}" for k, v in c["recall"].items())
+    ece = f"{100 * c['ece_in_scope']:.2f}%" if c.get("ece_in_scope") is not None else "not measured"
+    neg = c.get("negatives_all_sources_held_out")
+    neg_md = (f" Non-MRI pictures refused, on a fresh draw of every source in `ml.negatives` (all of them held "
+              f"out from this version's rules): {_pct(neg['flagged'])} of {neg['images']}." if neg else "")
+    return f"""
+## Versions side by side (`python -m ml.compare`)
+On the {c['split']}, {c['images']} images, measured {c['measured']} beside every other version that
+served: accuracy {_pct(c['accuracy'])}; recall {recall}; ECE (15 bins, images kept in scope) {ece};
+MRI slices refused as out of scope {_pct(c['val_slices_flagged'])}.{neg_md} The app's model page
+shows all versions together.
+"""
+
+
 def write_markdown(card: dict, path: Path) -> None:
     m, cal, oos, data, tr = card["metrics"], card["calibration"], card["out_of_scope"], card["data"], card["training"]
     rows = "\n".join(
@@ -120,6 +139,8 @@ def write_markdown(card: dict, path: Path) -> None:
     speed = card.get("speed")
     speed_md = "\n".join(f"| {k} | {v} |" for k, v in speed.items()) if speed else "Run `python -m ml.bench`."
     for version, r in (card.get("speed_compared") or {}).items():
+        if version == card["version"]:  # its own figures are the rows above
+            continue
         speed_md += (f"\n| {version}, same run: p50 / images/s at batch 64 / cold start / peak memory | "
                      f"{r['p50_ms']} ms / {r['images_per_s_batch_64']} / {r['cold_start_s']} s / {r['peak_rss_mb']} MB |")
     derived = card.get("derived_from")
@@ -196,6 +217,7 @@ burnt into the image.
 |---|---|
 {speed_md}
 
+{comparison_markdown(card)}
 ## Known limits
 - Trained on 2-D slices from two public collections; other scanners, sequences, field
   strengths, paediatric cases and other pathologies (metastases, strokes, ...) are unknown to it.

@@ -26,7 +26,7 @@ from ml.predict import describe_error
 def evaluate(root: Path, examples, progress: bool = False, version: str | None = None) -> dict:
     """Figures of ``version`` (the served model when None) on labelled examples."""
     clf = get_classifier(version)
-    y_true, y_pred, probs, errors, flagged, kept = [], [], [], Counter(), 0, []
+    y_true, y_pred, probs, errors, flagged, kept = [], [], [], Counter(), [], []
     for start in range(0, len(examples), MAX_BATCH):
         chunk = examples[start:start + MAX_BATCH]
         for ex, res in zip(chunk, clf.classify_files([str(root / e.path) for e in chunk])):
@@ -37,7 +37,7 @@ def evaluate(root: Path, examples, progress: bool = False, version: str | None =
             y_true.append(CLASSES.index(ex.label))
             y_pred.append(CLASSES.index(res.label))
             probs.append([res.probabilities[c] for c in CLASSES])
-            flagged += res.out_of_scope
+            flagged.append(res.out_of_scope)
         if progress:
             print(f"\r{min(start + MAX_BATCH, len(examples))}/{len(examples)}", end="", flush=True)
     if progress:
@@ -46,13 +46,17 @@ def evaluate(root: Path, examples, progress: bool = False, version: str | None =
     probs = np.array(probs).reshape(-1, len(CLASSES))
     report = classification_report(y_true, y_pred)
     report["ece"] = expected_calibration_error(probs, y_true)
+    #  A flagged image's probabilities are set equal (no class is claimed): the calibration of the
+    #  answers the model does give is measured on the images it keeps.
+    in_scope = ~np.array(flagged, bool)
+    report["ece_in_scope"] = expected_calibration_error(probs[in_scope], y_true[in_scope]) if in_scope.any() else None
     report["wrong_above_0_9"] = int(((y_true != y_pred) & (probs.max(1) > 0.9)).sum())
     colls = np.array([collection_of(e.path) for e in kept])
     report["per_collection"] = {
         name: {k: rep[k] for k in ("n", "accuracy", "recall")}
         for name in sorted(set(colls.tolist()))
         for rep in [classification_report(y_true[colls == name], y_pred[colls == name])]}
-    report["out_of_scope"] = flagged
+    report["out_of_scope"] = int(sum(flagged))
     report["unreadable"] = sum(errors.values())
     report["unreadable_reasons"] = dict(errors)
     report["model_version"] = clf.version

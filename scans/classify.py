@@ -113,16 +113,17 @@ def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", no
 
 def build_prediction(result: ImageResult) -> Prediction:
     """The unsaved Prediction for one of the classifier's results."""
-    return Prediction(
-        label=result.label,
-        confidence=result.confidence,
+    return Prediction(**output_fields(result), heat=heat_png(result.heatmap) if result.heatmap is not None else b"")
+
+
+def output_fields(result: ImageResult) -> dict:
+    """The columns every model output row keeps (scans.models.clinical.ModelOutput) for one result."""
+    return {
+        "label": result.label, "confidence": result.confidence,
         **{f"prob_{c}": p for c, p in result.probabilities.items()},
-        out_of_scope=result.out_of_scope,
-        out_of_scope_reason=(result.out_of_scope_reason or "")[:255],
-        model_version=result.model_version,
-        inference_ms=result.ms,
-        heat=heat_png(result.heatmap) if result.heatmap is not None else b"",
-    )
+        "out_of_scope": result.out_of_scope, "out_of_scope_reason": (result.out_of_scope_reason or "")[:255],
+        "model_version": result.model_version, "inference_ms": result.ms,
+    }
 
 
 def patient_key(scan: Scan) -> tuple[int | None, str]:

@@ -1,8 +1,12 @@
-"""Turns the model card (ml/model/card.json) into rows a template can show without guessing."""
+"""Turns the model card (ml/model/card.json) into rows a template can show without guessing, and every
+version's card (ml.versions) into the side-by-side comparison of the model page."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ml.infer import CLASSES, DISPLAY_NAMES
+from ml.versions import all_cards
 
 #  How each field of the card reads on the page: a label a person understands, and its unit.
 PCT, PCT_RANGE, PCT_MAP, COUNT, SECONDS, YES_NO, TEXT = (
@@ -132,3 +136,100 @@ def card_context(card: dict) -> dict:
         "calibration": summary_rows(calibration),
         "intended_use": card.get("intended_use", ""),
     }
+
+
+#  --- every version side by side -------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    versions: list[dict]  # {"version", "served", "runnable", "created"} oldest first
+    rows: list[tuple[str, list[str]]] = field(default_factory=list)  # (figure, one cell per version)
+    notes: list[str] = field(default_factory=list)
+
+
+def _pct1(value) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def _held_out_negatives(card: dict) -> tuple[float | None, bool]:
+    """(share of non-MRI pictures refused with their source held out, whether every source was held out
+    because the version's rules were fitted on none of them)."""
+    loso = (card.get("out_of_scope") or {}).get("leave_one_source_out_flagged")
+    if loso is not None:
+        return loso, False
+    measured = (card.get("comparison") or {}).get("negatives_all_sources_held_out")
+    return (measured["flagged"], True) if measured else (None, False)
+
+
+def _speed(cards: list[dict]) -> tuple[dict[str, dict], dict[str, str]]:
+    """version -> its ml.bench figures, and version -> the card whose run measured them; a later run
+    (a newer card) replaces an earlier one, so the figures come from as few runs as possible."""
+    figures, source = {}, {}
+    for card in cards:
+        for version, f in (card.get("speed_compared") or {}).items():
+            figures[version], source[version] = f, card["version"]
+    return figures, source
+
+
+def version_comparison(cards: list[dict] | None = None) -> Comparison:
+    """Every version that served, on the same validation images where its card carries ml.compare's
+    figures (`comparison`); the figures of its own card otherwise, said so in a note."""
+    cards = all_cards() if cards is None else cards
+    comp = Comparison([{"version": c["version"], "served": c.get("served", False),
+                        "runnable": c.get("runnable", False), "created": c.get("created", "")} for c in cards])
+    same = [c.get("comparison") or {} for c in cards]
+    splits = {f.get("split") for f in same if f}
+    own = [c["version"] for c, f in zip(cards, same) if not f]
+    if splits:
+        images = ", ".join(f"{n:,}" for n in sorted({f["images"] for f in same if f}))
+        comp.notes.append(f"Accuracy, recall, calibration and MRI slices refused: every version on the same "
+                          f"images, the {', '.join(sorted(splits))} ({images} images), by python -m ml.compare.")
+    if own:
+        comp.notes.append(f"{', '.join(own)}: not yet measured on the shared split; the figures shown are its own "
+                          f"card's, on the split it was validated on.")
+
+    def figure(c: dict, f: dict, key: str):
+        if f:
+            return f.get(key)
+        return (c.get("metrics") or {}).get(key)
+
+    def recall(c: dict, f: dict, cls: str):
+        if f:
+            return f["recall"].get(cls)
+        return ((c.get("metrics") or {}).get("per_class") or {}).get(cls, {}).get("recall")
+
+    def ece(c: dict, f: dict):
+        return f.get("ece_in_scope") if f else (c.get("calibration") or {}).get("ece")
+
+    def flagged(c: dict, f: dict):
+        return f.get("val_slices_flagged") if f else (c.get("out_of_scope") or {}).get("val_slices_flagged")
+
+    pairs = list(zip(cards, same))
+    comp.rows.append(("Network file (SHA-256, first 12 digits)", [(c.get("sha256") or "—")[:12] for c in cards]))
+    comp.rows.append(("Accuracy", [_pct1(figure(c, f, "accuracy")) for c, f in pairs]))
+    for cls in CLASSES:
+        comp.rows.append((f"Recall: {DISPLAY_NAMES[cls]}", [_pct1(recall(c, f, cls)) for c, f in pairs]))
+    comp.rows.append(("Expected calibration error (15 bins, images in scope)", [_pct1(ece(c, f)) for c, f in pairs]))
+    comp.rows.append(("Validation MRI slices refused as out of scope", [_pct1(flagged(c, f)) for c, f in pairs]))
+    held = [_held_out_negatives(c) for c in cards]
+    comp.rows.append(("Non-MRI pictures refused, their source held out",
+                      [_pct1(v) + (" *" if every else "") for v, every in held]))
+    if any(every for _, every in held):
+        comp.notes.append("* Hand-set rules fitted on none of the non-MRI sources: a fresh draw of every source "
+                          "in ml.negatives, all held out (python -m ml.compare). Other versions: leave one source "
+                          "out, from their cards.")
+    speed, source = _speed(cards)
+    units = [("Single image, median, decode included", "p50_ms", "{:.2f} ms"),
+             ("Images per second, batches of 64", "images_per_s_batch_64", "{:.0f} images/s"),
+             ("Cold start, new process to first result", "cold_start_s", "{:.2f} s"),
+             ("Peak resident memory", "peak_rss_mb", "{:.0f} MB")]
+    for label, key, fmt in units:
+        comp.rows.append((label, [fmt.format(speed[c["version"]][key]) if key in speed.get(c["version"], {})
+                                  else "—" for c in cards]))
+    runs = sorted(set(source.values()))
+    if runs:
+        loads = {f"{f.get('load_average'):.1f}" for f in speed.values() if f.get("load_average") is not None}
+        comp.notes.append(f"Speed: python -m ml.bench on 2 CPU cores, the run recorded in the card of "
+                          f"{', '.join(runs)}" + (f" (machine load average {', '.join(sorted(loads))}; above 2 other "
+                                                  f"work shared the cores)" if loads else "") + ".")
+    return comp

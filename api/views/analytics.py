@@ -71,8 +71,42 @@ def charts(request):
     return Response(reports.dashboard(scope, request.user, form.timeline_period))
 
 
+_matrix = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
+                                help_text="Rows: version a's class; columns: version b's class (both in scope).")
+Versions = inline_serializer("AnalyticsModelVersions", {
+    "pairs": inline_serializer("AnalyticsVersionPair", {
+        "a": serializers.CharField(help_text="The older version."), "b": serializers.CharField(),
+        "scans": serializers.IntegerField(help_text="Scans both versions answered."),
+        "in_scope_by_both": serializers.IntegerField(), "agreed": serializers.IntegerField(), "rate": _share,
+        "refused_by_a": serializers.IntegerField(help_text="Out of scope for a only."),
+        "refused_by_b": serializers.IntegerField(), "refused_by_both": serializers.IntegerField(),
+        "matrix": _matrix}, many=True),
+    "by_version": inline_serializer("AnalyticsVersionVerdicts", {
+        "version": serializers.CharField(),
+        "reviewed": serializers.IntegerField(help_text="Scans with a reviewer's class that this version kept in scope."),
+        "agreed": serializers.IntegerField(), "rate": _share,
+        "refused": serializers.IntegerField(help_text="Scans with a reviewer's class that this version refused."),
+        "as_result": serializers.IntegerField(help_text="Of them, answered as the scan's result."),
+        "as_shadow": serializers.IntegerField(help_text="Of them, answered as a shadow re-score."),
+        "has_card": serializers.BooleanField(help_text="The version's model card is kept (the model page).")},
+        many=True),
+})
+
+
+@extend_schema(tags=["analytics"], summary="Model versions against each other and against the reviewers' verdicts",
+               description=("Over the scans in the filters: for every two versions that answered the same scans "
+                            "(a scan's result and its shadow re-scores, manage.py rescore) the agreement and the "
+                            "confusion table; for every version its agreement with the reviewers' class."),
+               parameters=PARAMETERS, responses={200: Versions, **errors(400, 403)})
+@api_view(["GET"])
+def versions(request):
+    _, scope = _scope(request)
+    return Response(reports.model_versions(scope))
+
+
 #  API views answer 401 themselves rather than redirecting to the login page.
 urlpatterns = [
     path("statistics", login_not_required(statistics), name="analytics-statistics"),
     path("charts", login_not_required(charts), name="analytics-charts"),
+    path("versions", login_not_required(versions), name="analytics-versions"),
 ]

@@ -103,6 +103,15 @@ def for_the_model(image: Image.Image) -> Image.Image:
     return image.reduce(factor) if factor > 1 else image
 
 
+def read_stored(data: bytes) -> Image.Image:
+    """A stored scan's file (checked at upload; a DICOM upload's derived PNG) decoded as the model saw
+    it then: the same decoder, the same pixel budget, the same reduction (manage.py rescore)."""
+    with Image.open(io.BytesIO(data)) as img:
+        pixels = img.size[0] * img.size[1]
+    with DECODING.hold(pixels):
+        return for_the_model(_decode(data))
+
+
 def _read_dicom(data: bytes, min_side: int, max_side: int) -> CheckedImage:
     dicom = read_dicom(data, secret=settings.PATIENT_KEY_SECRET, min_side=min_side, max_side=max_side,
                        force=sniff_format(data) != "DICOM")

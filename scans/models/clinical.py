@@ -57,22 +57,17 @@ class Scan(models.Model):
 
 class PredictionQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
-        """Bulk inserts skip save(): each prediction takes its scan's owner here as well."""
+        """Bulk inserts skip save(): each row takes its scan's owner here as well."""
         objs = list(objs)
         for p in objs:
             p.fill_owner()
         return super().bulk_create(objs, *args, **kwargs)
 
 
-class Prediction(models.Model):
-    """What the model said about a scan. Never edited afterwards: reviews are kept apart."""
+class ModelOutput(models.Model):
+    """What one model version said about a scan: the served result (Prediction) and a shadow re-score
+    (scans.models.shadows.ShadowPrediction) keep the same columns."""
 
-    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="prediction")
-    #  The scan's owner, copied (a scan never changes hands) so that the analytics filter and group by
-    #  user on this table alone, without joining every prediction to its scan. Filled by save() and
-    #  bulk_create from the scan; nobody sets it by hand.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions",
-                              editable=False, db_index=False)  # prediction_owner_created leads with it
     label = models.CharField(max_length=16, choices=LABEL_CHOICES)
     confidence = models.FloatField(help_text="Calibrated probability of the label, 0 to 1.")
     prob_glioma = models.FloatField()
@@ -84,23 +79,9 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=64)
     inference_ms = models.FloatField()
     created = models.DateTimeField(default=timezone.now)
-    #  The class-activation map as a small 8-bit grey PNG (scans.models.heat); empty for older rows.
-    heat = models.BinaryField(blank=True, default=b"", editable=False)
-
-    objects = PredictionQuerySet.as_manager()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["label"], name="prediction_label"),
-            models.Index(fields=["confidence"], name="prediction_confidence"),
-            models.Index(fields=["created"], name="prediction_created"),
-            #  Analytics: filters on class and version, and their per-group figures read from the index
-            #  alone (PostgreSQL's INCLUDE; elsewhere plain indexes).
-            models.Index(fields=["label", "confidence"], include=["out_of_scope"], name="prediction_label_conf"),
-            models.Index(fields=["model_version", "inference_ms"], include=["created"], name="prediction_version_ms"),
-            #  A clinician's own predictions (their analytics), in time order.
-            models.Index(fields=["owner", "created"], name="prediction_owner_created"),
-        ]
+        abstract = True
 
     def fill_owner(self) -> None:
         if self.owner_id is None and self.scan_id is not None:
@@ -122,6 +103,35 @@ class Prediction(models.Model):
         """False for an out-of-scope image: the model's class and probabilities are not a result then
         (kept in the row as the model computed them, never shown as one)."""
         return not self.out_of_scope
+
+
+class Prediction(ModelOutput):
+    """What the served model said about a scan when it was stored: the scan's result. Never edited
+    afterwards: reviews are kept apart, and re-scores by other versions are shadows (never this row)."""
+
+    scan = models.OneToOneField(Scan, on_delete=models.CASCADE, related_name="prediction")
+    #  The scan's owner, copied (a scan never changes hands) so that the analytics filter and group by
+    #  user on this table alone, without joining every prediction to its scan. Filled by save() and
+    #  bulk_create from the scan; nobody sets it by hand.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions",
+                              editable=False, db_index=False)  # prediction_owner_created leads with it
+    #  The class-activation map as a small 8-bit grey PNG (scans.models.heat); empty for older rows.
+    heat = models.BinaryField(blank=True, default=b"", editable=False)
+
+    objects = PredictionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["label"], name="prediction_label"),
+            models.Index(fields=["confidence"], name="prediction_confidence"),
+            models.Index(fields=["created"], name="prediction_created"),
+            #  Analytics: filters on class and version, and their per-group figures read from the index
+            #  alone (PostgreSQL's INCLUDE; elsewhere plain indexes).
+            models.Index(fields=["label", "confidence"], include=["out_of_scope"], name="prediction_label_conf"),
+            models.Index(fields=["model_version", "inference_ms"], include=["created"], name="prediction_version_ms"),
+            #  A clinician's own predictions (their analytics), in time order.
+            models.Index(fields=["owner", "created"], name="prediction_owner_created"),
+        ]
 
     def class_rows(self) -> list[dict]:
         """One row per class for the result bars, the predicted class marked."""

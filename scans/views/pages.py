@@ -17,7 +17,7 @@ from ml.infer import get_classifier
 from scans import permissions, selectors, services
 from scans.forms import HistoryFilterForm, ReviewForm, UploadForm
 from scans.intake.errors import InferenceFailed, ScanRejected, http_status
-from scans.modelcard import card_context
+from scans.modelcard import card_context, version_comparison
 
 
 @require_GET
@@ -120,4 +120,5 @@ def model_card(request: HttpRequest) -> HttpResponse:
     card = card_context(clf.card)
     sections = [("Training data", card["data"]), ("Training", card["training"]),
                 ("Calibration", card["calibration"]), ("Out-of-scope detection", card["scope"])]
-    return render(request, "scans/model.html", {"card": card, "version": clf.version, "sections": sections})
+    return render(request, "scans/model.html", {"card": card, "version": clf.version, "sections": sections,
+                                                "comparison": version_comparison()})

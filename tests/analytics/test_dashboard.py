@@ -127,7 +127,7 @@ def test_the_charts_api_returns_the_same_charts(known, researcher):
     body = client_for(researcher).get(reverse("analytics-charts"), {"label": "glioma"}).json()
     assert body["totals"]["total"] == 3
     assert [c["id"] for c in body["charts"]] == ["classes", "confidence", "timeline", "out-of-scope", "inference",
-                                                 "usage", "agreement"]
+                                                 "usage", "agreement", "version-verdicts", "version-pairs"]
 
 
 def test_a_table_row_is_escaped_and_shows_a_missing_figure_as_a_dash():

@@ -12,18 +12,20 @@ from tests.helpers import client_for
 pytestmark = [pytest.mark.django_db,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="counts pinned for PostgreSQL")]
 #  session, user, roles; then the dashboard's figures: summary (class x scope x confidence bin),
-#  inference times, timeline, usage per user and day, agreement; the statistics page: summary, the
+#  inference times, timeline, usage per user and day, agreement, and the model versions (whether any
+#  shadow prediction exists, then each version's results against the reviewers from the rollups; with
+#  shadows, three more: analytics.versions); the statistics page: summary, the
 #  exact first and last time (two short reads of the rows), usage per day. Staff: no roles query,
 #  but the names of the busiest users and the user filter's choices (pages only). The API adds one
 #  statement: its shared throttle counts the call (accounts.throttling).
 EXPECTED = {
-    ("researcher", "analytics:dashboard"): 8,
+    ("researcher", "analytics:dashboard"): 10,
     ("researcher", "analytics:statistics"): 7,
     ("researcher", "analytics-statistics"): 8,
-    ("staff", "analytics:dashboard"): 9,
+    ("staff", "analytics:dashboard"): 11,
     ("staff", "analytics:statistics"): 8,
     ("staff", "analytics-statistics"): 8,
-    ("owner", "analytics:dashboard"): 8,
+    ("owner", "analytics:dashboard"): 10,
 }
 FILTERS = [
     ({"label": "glioma", "period": "day"}, ""),

@@ -42,7 +42,7 @@ def test_predict_batches_many_files(mri_files):
 
 
 def test_help_is_there_for_every_command():
-    for module in ("ml.predict", "ml.evaluate", "ml.bench", "ml.train", "ml.data", "ml.export"):
+    for module in ("ml.predict", "ml.evaluate", "ml.bench", "ml.train", "ml.data", "ml.export", "ml.compare"):
         out = _run(module, "--help")
         assert out.returncode == 0 and "usage:" in out.stdout, module
 

@@ -64,3 +64,36 @@ def test_shipping_a_folder_archives_the_served_version(tmp_path):
     assert Classifier(versions.archive_dir(model_dir) / old).version == old
     with pytest.raises(ValueError, match="already"):
         versions.ship(new_folder, model_dir)
+
+
+def test_every_card_holds_figures_on_the_one_shared_split_that_ml_compare_reproduces(data_root):
+    """ml.compare's recorded figures are what the versions give now, on the same validation images
+    (a fifth of them here, to keep the test short: the card's figures must then be close, not equal)."""
+    from ml.compare import MANIFEST, manifest_digest
+    from ml.data import read_manifest
+    from ml.evaluate import evaluate
+
+    cards = versions.all_cards()
+    #  Every card, a newly served one too, measured on the present split: after shipping a model or
+    #  changing ml/splits/manifest.csv, run `python -m ml.compare --record`.
+    assert {c.get("comparison", {}).get("manifest_sha256") for c in cards} == {manifest_digest()}
+    examples = [e for e in read_manifest(MANIFEST) if e.split == "val"]
+    assert all(c["comparison"]["images"] == len(examples) for c in cards)
+    oldest = cards[0]
+    r = evaluate(data_root, examples[::5], version=oldest["version"])
+    assert abs(r["accuracy"] - oldest["comparison"]["accuracy"]) < 0.03
+
+
+def test_the_comparison_section_replaces_itself_in_a_markdown_card():
+    from ml.card import comparison_markdown
+    from ml.compare import splice_section
+
+    card = {"comparison": {"split": "val split", "images": 10, "measured": "2026-11-30", "accuracy": 0.9,
+                           "recall": dict.fromkeys(CLASSES, 0.9), "ece_in_scope": 0.02, "val_slices_flagged": 0.01}}
+    text = "# Card\n\n## Speed\nfast\n\n## Known limits\n- some\n"
+    once = splice_section(text, comparison_markdown(card))
+    assert once.index("## Versions side by side") < once.index("## Known limits") and "fast" in once
+    card["comparison"]["accuracy"] = 0.95
+    twice = splice_section(once, comparison_markdown(card))
+    assert twice.count("## Versions side by side") == 1 and "accuracy 95.0%" in twice and "accuracy 90.0%" not in twice
+    assert twice.replace("95.0%", "90.0%") == once

@@ -48,3 +48,62 @@ def test_it_says_which_epochs_weights_are_served(researcher):
     html = client_for(researcher).get(reverse("model-card")).content.decode()
     served = get_classifier().card["training"]
     assert (dict(card_context({"training": served})["training"])["Weights served"] in html.replace("&#x27;", "'"))
+
+
+def _cells(html: str, label: str) -> list[str]:
+    """The cells of one row of the versions table, in column order."""
+    table = html[html.index('data-testid="version-comparison"'):]
+    row = table[table.index(f'<th scope="row" class="fw-normal">{label}</th>'):]
+    row = row[:row.index("</tr>")]
+    return [cell.split("</td>")[0] for cell in row.split('<td class="text-end">')[1:]]
+
+
+def test_every_version_that_served_appears_side_by_side_with_its_figures(researcher):
+    from ml.versions import all_cards
+
+    cards = all_cards()
+    assert len(cards) >= 3 and sum(c["served"] for c in cards) == 1
+    html = client_for(researcher).get(reverse("model-card")).content.decode()
+    for card in cards:
+        assert f'data-version="{card["version"]}"' in html
+    #  Every card carries ml.compare's figures on the one shared split: each cell is its card's figure.
+    assert len({c["comparison"]["split"] for c in cards}) == 1
+    assert _cells(html, "Accuracy") == [f"{c['comparison']['accuracy'] * 100:.1f}%" for c in cards]
+    for cls, name in DISPLAY_NAMES.items():
+        assert _cells(html, f"Recall: {name}") == [f"{c['comparison']['recall'][cls] * 100:.1f}%" for c in cards]
+    assert _cells(html, "Expected calibration error (15 bins, images in scope)") == [
+        f"{c['comparison']['ece_in_scope'] * 100:.1f}%" for c in cards]
+    assert _cells(html, "Validation MRI slices refused as out of scope") == [
+        f"{c['comparison']['val_slices_flagged'] * 100:.1f}%" for c in cards]
+    refused = _cells(html, "Non-MRI pictures refused, their source held out")
+    for card, cell in zip(cards, refused):
+        loso = card["out_of_scope"].get("leave_one_source_out_flagged")
+        held = card["comparison"].get("negatives_all_sources_held_out", {}).get("flagged")
+        assert cell == (f"{loso * 100:.1f}%" if loso is not None else f"{held * 100:.1f}% *")
+    served = next(c for c in cards if c["served"])
+    speed = served["speed_compared"]
+    assert _cells(html, "Single image, median, decode included") == [
+        f"{speed[c['version']]['p50_ms']:.2f} ms" for c in cards]
+    assert _cells(html, "Images per second, batches of 64") == [
+        f"{speed[c['version']]['images_per_s_batch_64']} images/s" for c in cards]
+    loads = sorted({f"{f['load_average']:.1f}" for f in speed.values()})
+    assert f"machine load average {', '.join(loads)}" in html
+
+
+def test_a_version_not_measured_on_the_shared_split_is_shown_with_its_own_cards_figures_and_said_so():
+    from scans.modelcard import version_comparison
+
+    own = {"version": "neurolens-cnn-0.9.0", "metrics": {"accuracy": 0.9012, "per_class": {}},
+           "calibration": {"ece": 0.0312}, "out_of_scope": {"val_slices_flagged": 0.01}}
+    shared = {"version": "neurolens-cnn-1.0.0", "served": True, "out_of_scope": {"leave_one_source_out_flagged": 0.95},
+              "comparison": {"split": "val split", "images": 10, "accuracy": 0.95, "ece_in_scope": 0.02,
+                             "val_slices_flagged": 0.001, "recall": dict.fromkeys(DISPLAY_NAMES, 0.9)},
+              "speed_compared": {"neurolens-cnn-1.0.0": {"p50_ms": 2.5, "images_per_s_batch_64": 700,
+                                                         "cold_start_s": 0.3, "peak_rss_mb": 120}}}
+    comp = version_comparison([own, shared])
+    rows = dict(comp.rows)
+    assert rows["Accuracy"] == ["90.1%", "95.0%"]
+    assert rows["Expected calibration error (15 bins, images in scope)"] == ["3.1%", "2.0%"]
+    assert rows["Non-MRI pictures refused, their source held out"] == ["—", "95.0%"]
+    assert rows["Single image, median, decode included"] == ["—", "2.50 ms"]
+    assert any("neurolens-cnn-0.9.0: not yet measured on the shared split" in n for n in comp.notes)
