@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from PIL import Image
 
+from audit.models import AuditEvent
 from ml.infer import get_classifier
 from ml.versions import served_version
 from scans.intake.ingest import read_image
@@ -78,6 +79,10 @@ def test_it_adds_one_shadow_per_scan_and_leaves_every_result_as_it_was(stored):
     got = stored[1].shadows.get()
     assert (got.label, got.confidence, got.out_of_scope) == (expected.label, expected.confidence, expected.out_of_scope)
     assert got.owner_id == stored[1].owner_id and got.kind == ShadowPrediction.RESCORE
+    #  The run read stored patient images: the trail records it, once, with what it added.
+    entry = AuditEvent.objects.get(object_type="rescore")
+    assert (entry.action, entry.object_id, entry.username) == ("changed", OLD, "")
+    assert entry.detail == f"shadow predictions by {OLD}: 9 added over 9 scans, 0 unreadable"
 
 
 def test_running_it_again_adds_nothing(stored):

@@ -5,6 +5,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.trail import record
 from ml.infer import MAX_BATCH
 from ml.versions import versions
 from scans.rescore import Progress, rescore
@@ -67,5 +69,8 @@ class Command(BaseCommand):
         if not p.total:
             self.stdout.write(f"{p.version}: nothing to do (every matching scan has its shadow, or was scored by "
                               f"this version)")
+        #  The run read stored patient images: the trail says so, with what it added (no user: a command).
+        record(None, AuditEvent.CHANGED, object_type="rescore", object_id=p.version,
+               detail=f"shadow predictions by {p.version}: {p.added} added over {p.done} scans, {p.unreadable} unreadable")
         self.stdout.write(self.style.SUCCESS(f"{p.version}: {p.added} shadow predictions added over {p.done} scans "
                                              f"in {time.monotonic() - began:.1f} s; {p.unreadable} unreadable"))
