@@ -22,6 +22,7 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from scans.intake import dicom
@@ -106,7 +107,8 @@ def receive(ds: Dataset) -> list[Frame]:
 
 def screen(ds: Dataset) -> str:
     """The checks a sender is told about (C-STORE status), on attributes that identify nobody: the
-    SOP class, modality, pixel module and burned-in annotation. Returns the series' digest."""
+    SOP class, modality, pixel module, burned-in annotation, the UIDs and decodable pixels. Returns
+    the series' digest."""
     sop_class = UID(str(ds.get("SOPClassUID", "")))
     if sop_class in OWN_CLASSES and str(ds.get("Manufacturer", "")) == MANUFACTURER:
         raise Ignored()
@@ -116,12 +118,32 @@ def screen(ds: Dataset) -> str:
     try:
         dicom.check_image(ds, settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE)
         series = str(ds.SeriesInstanceUID)
+        if not (series and ds.get("StudyInstanceUID") and ds.get("SOPInstanceUID")):
+            raise ScanRejected("corrupt_file", "the instance lacks its Study, Series or SOP Instance UID")
+        _check_pixels(ds)
     except ScanRejected as exc:
         status = DOES_NOT_MATCH if exc.code == "unsupported_modality" else CANNOT_UNDERSTAND
         raise Refused(status, exc.message) from None
     except Exception:  # noqa: BLE001 - a damaged dataset breaks pydicom in many ways; all mean the same
         raise Refused(CANNOT_UNDERSTAND, "the data set cannot be read") from None
     return digest(series)
+
+
+def _check_pixels(ds: Dataset) -> None:
+    """Decodable pixels, checked before the sender is answered: compressed ones are decoded here (pydicom
+    keeps the array for complete()); uncompressed ones must hold every byte their pixel module declares,
+    the check that costs nothing on the association's thread."""
+    syntax = ds.file_meta.get("TransferSyntaxUID") if ds.file_meta is not None else None
+    if syntax is not None and syntax.is_encapsulated:
+        try:
+            _frames(ds)
+        except ScanRejected:
+            raise
+        except Exception:  # noqa: BLE001 - each codec fails in its own way; all mean the same here
+            raise ScanRejected("corrupt_file", "the compressed pixel data cannot be decoded") from None
+        return
+    if len(ds.PixelData) < get_expected_length(ds):
+        raise ScanRejected("corrupt_file", "the pixel data is shorter than its rows, columns and frames declare")
 
 
 def complete(ds: Dataset, series_digest: str) -> list[Frame]:
