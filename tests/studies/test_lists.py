@@ -88,3 +88,18 @@ def test_the_worklist_offers_a_series_key_images_not_every_slice(series, reviewe
 def test_analytics_says_it_counts_each_slice_of_a_series(series, reviewer):
     page = client_for(reviewer).get(reverse("analytics:dashboard")).content.decode()
     assert "each slice of a series received from the PACS is one prediction" in page
+
+
+def test_the_patient_page_and_the_worklist_read_as_many_queries_for_two_series_as_for_one(series, owner, reviewer):
+    client = client_for(reviewer)
+    patient = Patient.objects.get(reference=series.study.patient_ref)
+    pages = [reverse("scans:patient", args=[patient.public_id]), reverse("scans:worklist")]
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            answers = [client.get(url) for url in pages]
+        counts.append(len(queries))
+        if len(counts) == 1:
+            stow(token_client(owner), mr_series("meningioma", 4, series=2))
+    assert rows(answers[0], "series-row") == 2 and rows(answers[1], "key-slice") > len(series.result["key_slices"])
+    assert counts[1] == counts[0]
