@@ -380,5 +380,10 @@ if DICOM_ORIGINALS_KEY:
         raise ImproperlyConfigured("DICOM_ORIGINALS_KEY must be a Fernet key (python -c 'from cryptography.fernet "
                                    "import Fernet; print(Fernet.generate_key().decode())')") from None
 STOW_MAX_MB = env_int("STOW_MAX_MB", 512, minimum=1)
+#  A FHIR server's base URL: a finished series' study Bundle (transaction) is POSTed there, tried
+#  FHIR_SEND_ATTEMPTS times; unset, the Bundle is only at GET /api/v1/studies/{id}/fhir.
+FHIR_SERVER_URL = env_str("FHIR_SERVER_URL", "")
+FHIR_SEND_ATTEMPTS = env_int("FHIR_SEND_ATTEMPTS", 3, minimum=1)
+FHIR_SEND_TIMEOUT_S = env_int("FHIR_SEND_TIMEOUT_S", 10, minimum=1)
 #  pynetdicom logs a line per C-STORE at INFO; highdicom logs the UIDs of the instances it copies from.
 LOGGING["loggers"] = {"pynetdicom": {"level": "WARNING"}, "highdicom": {"level": "WARNING"}}

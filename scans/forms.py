@@ -1,8 +1,11 @@
+import operator
+from functools import reduce
+
 from django import forms
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 
 from scans.intake.errors import ScanRejected
-from scans.models import LABEL_CHOICES, Review
+from scans.models import LABEL_CHOICES, Review, Series
 from scans.patients import clean_reference
 from scans.reviews import VerdictInvalid, check_verdict
 from scans.selectors import with_review_status
@@ -61,12 +64,7 @@ class HistoryFilterForm(forms.Form):
     def filter(self, scans: QuerySet) -> QuerySet:
         """The scans matching the valid filters; an invalid one is ignored (and shown as an error)."""
         data = self._valid_data()
-        if data.get("q"):
-            scans = scans.filter(Q(original_name__icontains=data["q"]) | Q(patient_ref__icontains=data["q"]))
-        if data.get("date_from"):
-            scans = scans.filter(created__date__gte=data["date_from"])
-        if data.get("date_to"):
-            scans = scans.filter(created__date__lte=data["date_to"])
+        scans = _searched(scans, data, "original_name", "patient_ref")
         if data.get("min_confidence") is not None:  # the model's confidence in its class: none out of scope
             scans = scans.filter(prediction__out_of_scope=False,
                                  prediction__confidence__gte=float(data["min_confidence"]) / 100)
@@ -79,6 +77,18 @@ class HistoryFilterForm(forms.Form):
             scans = scans.filter(review_status=data["review"])
         return scans.order_by(*SORTS[data.get("sort") or "-created"])
 
+    def filter_series(self, series: QuerySet) -> QuerySet | None:
+        """The PACS series matching the filters a series has (search on its patient reference or
+        description, its series label, dates); None when a filter only a single image has (confidence,
+        scope, review) is set: those are per slice, shown on the series page."""
+        data = self._valid_data()
+        if data.get("min_confidence") is not None or data.get("out_of_scope") or data.get("review"):
+            return None
+        series = _searched(series, data, "description", "study__patient_ref")
+        if data.get("label"):
+            series = series.filter(label=data["label"], status=Series.DONE)
+        return series
+
     def current_sort(self) -> str:
         return self._valid_data().get("sort") or "-created"
 
@@ -87,6 +97,17 @@ class HistoryFilterForm(forms.Form):
             return {}
         self.is_valid()
         return self.cleaned_data
+
+
+def _searched(rows: QuerySet, data: dict, *fields: str) -> QuerySet:
+    """The rows whose `fields` contain the search text, created within the dates given."""
+    if data.get("q"):
+        rows = rows.filter(reduce(operator.or_, (Q(**{f"{f}__icontains": data["q"]}) for f in fields)))
+    if data.get("date_from"):
+        rows = rows.filter(created__date__gte=data["date_from"])
+    if data.get("date_to"):
+        rows = rows.filter(created__date__lte=data["date_to"])
+    return rows
 
 
 class ReviewForm(forms.Form):

@@ -5,18 +5,19 @@ assessable (with a reason: wrong modality, poor quality, not a brain slice, othe
 scan's status, and its headline everywhere (scans.verdicts); the prediction is never changed.
 
 The worklist is every unreviewed scan, what most needs a human first: a suspected tumour the model
-is unsure of, then out-of-scope images, then the rest; oldest first within each."""
+is unsure of, then out-of-scope images, then the rest; oldest first within each. A PACS series is in
+it through its key images only (scans.studies.result), each with a link to its series."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from audit.models import AuditEvent
 from audit.trail import record
 from scans import selectors
-from scans.models import Review, Scan
+from scans.models import Review, Scan, Slice
 
 REASONS = {key for key, _ in Review.REASON_CHOICES}
 
@@ -72,7 +73,12 @@ def worklist(user) -> QuerySet[Scan]:
         When(prediction__out_of_scope=True, then=Value(1)),
         default=Value(2), output_field=IntegerField())
     scans = selectors.with_review_status(selectors.visible_scans(user)).filter(review_status=Review.UNREVIEWED)
-    return scans.annotate(need=need).order_by("need", "created", "id")
+    #  A PACS series is offered through its key images (the series result's most suspicious slices),
+    #  not slice by slice; its other slices stay reachable from the series page.
+    ordinary = Slice.objects.filter(scan=OuterRef("pk"), key=False)
+    key = Slice.objects.filter(scan=OuterRef("pk"), key=True)
+    return (scans.filter(~Exists(ordinary)).annotate(need=need, series_id=Subquery(key.values("series_id")[:1]))
+            .order_by("need", "created", "id"))
 
 
 def next_for_review(user, after: Scan | None = None) -> Scan | None:

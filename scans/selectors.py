@@ -3,7 +3,7 @@ predictions, batches and studies. A missing object and someone else's give the s
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Max, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -14,6 +14,12 @@ from scans.permissions import sees_all_scans
 def visible_scans(user) -> QuerySet[Scan]:
     scans = Scan.objects.select_related("prediction", "owner", "patient")
     return scans if sees_all_scans(user) else scans.filter(owner=user)
+
+
+def standalone(scans: QuerySet[Scan]) -> QuerySet[Scan]:
+    """The scans that are not a slice of a PACS series: the flat lists (history, a patient's scans)
+    show those, and each series once (`visible_series`); a slice's scan is reached from its series."""
+    return scans.filter(~Exists(Slice.objects.filter(scan=OuterRef("pk"))))
 
 
 def get_scan_for_user(user, pk: int) -> Scan:
@@ -56,11 +62,14 @@ def patient_scans(user, public_id) -> tuple[Patient, QuerySet[Scan]]:
 
 def patient_rows(user) -> QuerySet:
     """One row per patient among the visible scans: their reference, public id and owner (empty for a
-    DICOM pseudonym, which is shared), scans, first and last upload; latest first."""
+    DICOM pseudonym, which is shared), stand-alone scans and PACS series (a series counts once, not
+    per slice), first and last upload; latest first."""
     return (visible_scans(user).filter(patient__isnull=False)
             .values(public_id=F("patient__public_id"), reference=F("patient__reference"),
                     owner_name=F("patient__owner__username"))
-            .annotate(scans=Count("id"), first=Min("created"), last=Max("created")).order_by("-last", "reference"))
+            .annotate(scans=Count("id", filter=Q(slices__isnull=True), distinct=True),
+                      series=Count("slices__series", distinct=True), first=Min("created"), last=Max("created"))
+            .order_by("-last", "reference"))
 
 
 def visible_batches(user) -> QuerySet[BatchJob]:
@@ -81,6 +90,22 @@ def visible_studies(user) -> QuerySet[Study]:
     pseudonym = Patient.objects.filter(owner__isnull=True, reference=OuterRef("patient_ref")).values("public_id")
     studies = Study.objects.select_related("owner").annotate(patient_public_id=Subquery(pseudonym[:1]))
     return studies if sees_all_scans(user) else studies.filter(owner=user)
+
+
+def visible_series(user) -> QuerySet[Series]:
+    """The series of the visible studies, newest first, each with its study and owner: one row per
+    series wherever scans are listed (history, a patient's page)."""
+    pseudonym = Patient.objects.filter(owner__isnull=True, reference=OuterRef("study__patient_ref")).values("public_id")
+    series = (Series.objects.select_related("study__owner").annotate(patient_public_id=Subquery(pseudonym[:1]))
+              .order_by("-created", "-id"))
+    return series if sees_all_scans(user) else series.filter(study__owner=user)
+
+
+def patient_series(user, patient: Patient) -> QuerySet[Series]:
+    """A DICOM pseudonym's visible series (a typed reference never names a PACS patient)."""
+    if not patient.is_pseudonym:
+        return Series.objects.none()
+    return visible_series(user).filter(study__patient_ref=patient.reference)
 
 
 def get_study_for_user(user, pk: int) -> Study:

@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework import permissions as drf_permissions
 from rest_framework.response import Response
@@ -166,6 +166,11 @@ class StudyFhir(APIView):
         return JsonResponse(data, content_type="application/fhir+json")
 
 
+STOW_ANSWER = OpenApiResponse(OpenApiTypes.OBJECT, description=(
+    "DICOM JSON: 00081199 (ReferencedSOPSequence) and/or 00081198 (FailedSOPSequence), each item with "
+    "00081150 (SOP class) and 00081155 (SOP instance); failed items add 00081197 (FailureReason)."))
+
+
 class CanUpload(drf_permissions.BasePermission):
     message = "Your account has no role that may send studies."
 
@@ -180,11 +185,24 @@ class StowRs(APIView):
     permission_classes = [drf_permissions.IsAuthenticated, CanUpload]
     throttle_classes = [UserThrottle, UploadThrottle]
 
-    #  A DICOMweb endpoint (PS3.18 10.5), outside /api/: the standard defines it, and its
-    #  multipart/related body is not something OpenAPI tools can generate. README, "Studies from a
-    #  PACS", documents it: 200 every instance stored (or already stored), 202 some refused
-    #  (FailedSOPSequence says why), 409 none stored, 400 a body that cannot be read, 401, 403, 413, 415.
-    @extend_schema(exclude=True)
+    #  A DICOMweb endpoint (PS3.18 10.5), outside /api/ because the standard names its path.
+    @extend_schema(
+        tags=TAG, summary="STOW-RS: store DICOM MR instances (a PACS or modality sending a study)",
+        description=(
+            "DICOMweb Store (PS3.18 10.5). The body is `multipart/related; type=\"application/dicom\"; "
+            "boundary=...`, one DICOM Part 10 instance per part, at most STOW_MAX_MB in all. Each instance "
+            "is de-identified on arrival, grouped into its study and series, and classified; the series "
+            "result, its SR and FHIR bundle follow at /api/v1/studies/{id} (the `Location` header).\n\n"
+            "The answer is a DICOM JSON data set: ReferencedSOPSequence (0008,1199) lists the instances "
+            "stored (or already stored), FailedSOPSequence (0008,1198) those refused, each with its "
+            "FailureReason (0008,1197): 0x0122 not an MR SOP class, 0xA900 a modality other than MR, "
+            "0xC000 a data set or pixel data that cannot be read or decoded. 200: every instance stored; "
+            "202: some refused; 409: none stored. A body that is not multipart/related is 415; one that "
+            "cannot be split into parts, 400. Nothing of a refused instance is kept."),
+        request={"multipart/related": OpenApiTypes.BINARY},
+        responses={(200, "application/dicom+json"): STOW_ANSWER, (202, "application/dicom+json"): STOW_ANSWER,
+                   (409, "application/dicom+json"): STOW_ANSWER, **errors(400, 403, 413, 415)},
+    )
     def post(self, request):
         limit = settings.STOW_MAX_MB * 1024 * 1024
         try:

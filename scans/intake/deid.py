@@ -24,6 +24,7 @@ import struct
 
 from PIL import Image, ImageOps
 from pydicom import Dataset
+from pydicom.datadict import keyword_for_tag
 from pydicom.uid import generate_uid
 
 from scans.intake.errors import ScanRejected
@@ -105,10 +106,11 @@ def sequence_label(text: str) -> str:
 
 
 def _keep_only(ds: Dataset, uids: dict[str, str]) -> None:
-    for elem in list(ds):
-        kind = KEPT.get(elem.keyword) if not elem.tag.is_private else None
-        if kind is None or not _acceptable(elem, kind, uids):
-            del ds[elem.tag]
+    #  By tag, so that an element to be removed is never converted from its raw bytes (most are removed).
+    for tag in list(ds.keys()):
+        kind = KEPT.get(keyword_for_tag(tag)) if not tag.is_private else None
+        if kind is None or not _acceptable(ds[tag], kind, uids):
+            del ds[tag]
 
 
 def _acceptable(elem, kind: str, uids: dict[str, str]) -> bool:

@@ -79,6 +79,9 @@ class Slice(models.Model):
     window_width = models.FloatField()
     item = models.ForeignKey("scans.BatchItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     scan = models.ForeignKey("scans.Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="slices")
+    #  One of the series result's key images (set by scans.studies.finish): the reviewers' worklist
+    #  offers these, not every slice.
+    key = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position", "id"]

@@ -30,6 +30,9 @@ def finish(series_id: int, batch_id: int) -> str:
         series.status = Series.DONE if slices else Series.FAILED
         series.finished = timezone.now()
         series.save(update_fields=["result", "label", "status", "finished"])
+        key = series.result["key_slices"]
+        series.slices.exclude(pk__in=key).filter(key=True).update(key=False)
+        series.slices.filter(pk__in=key).update(key=True)
     if series.status != Series.DONE:
         return series.status
     from scans.studies import outbound

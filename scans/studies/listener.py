@@ -1,10 +1,12 @@
 """The DICOM C-STORE receiver (`manage.py dicom_listener`).
 
 The C-STORE handler screens each instance on attributes that identify nobody (SOP class, modality,
-pixel module) and answers at once; a worker thread then de-identifies it (scans.studies.receive)
-before anything else is read, decodes and encodes it, and the result is held in memory with its
-association. An instance whose pixels then fail to decode is dropped (logged and counted), the
-one case a sender is not told about. Nothing is stored until its series is complete: when the association is
+pixel module, UIDs) and checks that its pixels decode (compressed ones are decoded; uncompressed
+ones must hold every byte they declare), so a sender hears 0xC000 "cannot understand" for an
+instance NeuroLens could not use, and nothing of it is kept. It then answers at once; a worker
+thread de-identifies it (scans.studies.receive) before anything else is read, and encodes it, and
+the result is held in memory with its association. Should that still fail (an error no check
+foresaw), the instance is dropped, logged and counted. Nothing is stored until its series is complete: when the association is
 released, or when a series has received nothing for DICOM_SERIES_IDLE_S seconds while the
 association stays open. An aborted association (or a dropped connection) discards what it
 brought, so no half series is stored. Storing and classification run off the association's thread,
@@ -151,7 +153,7 @@ class Listener:
     def _complete(self, ds, series: str) -> list:
         try:
             return [f.encode() for f in complete(ds, series)]
-        except Refused as exc:  # screened, then its pixels would not decode: the series goes on without it
+        except Refused as exc:  # screened and decodable, then failed after all: the series goes on without it
             self.dropped += 1
             log.warning("an instance was dropped after it was accepted: %s", exc.message)
             return []

@@ -1,13 +1,16 @@
 """Results out: the SR and Secondary Capture of a finished series, kept with it and sent to the
-configured destination (DICOM_RESULTS_AE by C-STORE, DICOM_RESULTS_STOW_URL by STOW-RS). Every
-send, good or failed, goes into the audit trail."""
+configured destination (DICOM_RESULTS_AE by C-STORE, DICOM_RESULTS_STOW_URL by STOW-RS), and the
+study's FHIR Bundle POSTed to FHIR_SERVER_URL when set. Every send, good or failed, goes into the
+audit trail."""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import socket
 import time
+import urllib.error
 import urllib.request
 
 from django.conf import settings
@@ -21,7 +24,7 @@ from audit.models import AuditEvent
 from audit.trail import record
 from scans.models import Series
 from scans.reports.heatmaps import heatmap_png
-from scans.studies import multipart, sr
+from scans.studies import fhir, multipart, sr
 from scans.studies.sealed import lock, unlock, unseal
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,39 @@ def build_and_send(series: Series) -> None:
     send(series)
     log.info("series %s: SR and key image built in %.2f s, sent in %.2f s", series.pk, built - started,
              time.monotonic() - built)
+    if settings.FHIR_SERVER_URL:
+        post_fhir(series)
+
+
+def post_fhir(series: Series) -> bool:
+    """POST the study's FHIR transaction Bundle (scans.studies.fhir) to FHIR_SERVER_URL, trying
+    FHIR_SEND_ATTEMPTS times. Every try is in the audit trail; a failure is logged and kept in the
+    series' send_error, and never undoes the series' result."""
+    url = settings.FHIR_SERVER_URL
+    finished = list(series.study.series.filter(status=Series.DONE).order_by("-finished"))
+    body = json.dumps(fhir.bundle(series.study, finished)).encode()
+    error = ""
+    for attempt in range(1, settings.FHIR_SEND_ATTEMPTS + 1):
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/fhir+json", "Accept": "application/fhir+json"})
+        try:
+            with urllib.request.urlopen(request, timeout=settings.FHIR_SEND_TIMEOUT_S) as response:
+                response.read()
+            record(series.study.owner, AuditEvent.SENT, series, f"FHIR bundle sent to {url}")
+            return True
+        except (OSError, ValueError) as exc:  # urllib's HTTPError and URLError are OSErrors
+            error = f"HTTP {exc.code}" if isinstance(exc, urllib.error.HTTPError) else type(exc).__name__
+            log.warning("posting the FHIR bundle of series %s to %s failed (try %d of %d): %s", series.pk, url,
+                        attempt, settings.FHIR_SEND_ATTEMPTS, error)
+            record(series.study.owner, AuditEvent.SENT, series, f"FHIR bundle to {url} FAILED (try {attempt}): {error}")
+            if isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code != 429:
+                break  # the server refused this Bundle: sending it again would not change that
+            if attempt < settings.FHIR_SEND_ATTEMPTS:
+                time.sleep(min(0.5 * 2 ** (attempt - 1), 5))
+    note = f"FHIR: {error}"
+    Series.objects.filter(pk=series.pk).update(send_error=f"{series.send_error}; {note}"[:255] if series.send_error
+                                               else note)
+    return False
 
 
 def send(series: Series) -> bool:

@@ -11,17 +11,18 @@ series page's window/level.
 from __future__ import annotations
 
 import io
+import struct
 import threading
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from PIL import Image
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from scans.intake import dicom
@@ -94,7 +95,7 @@ class Frame:
         self.offset = float(min(0.0, np.floor(values.min())))
         stored = np.clip(np.round(values - self.offset), 0, 65535).astype(np.uint16)
         self.window_center, self.window_width = _window(self.ds, values)
-        self.pixels_png = _png(Image.fromarray(stored))
+        self.pixels_png = png16(stored)
         self.staged = _staged(self.ds, self.raw, self.patient_ref)
         self.ds = self.raw = None
 
@@ -106,7 +107,8 @@ def receive(ds: Dataset) -> list[Frame]:
 
 def screen(ds: Dataset) -> str:
     """The checks a sender is told about (C-STORE status), on attributes that identify nobody: the
-    SOP class, modality, pixel module and burned-in annotation. Returns the series' digest."""
+    SOP class, modality, pixel module, burned-in annotation, the UIDs and decodable pixels. Returns
+    the series' digest."""
     sop_class = UID(str(ds.get("SOPClassUID", "")))
     if sop_class in OWN_CLASSES and str(ds.get("Manufacturer", "")) == MANUFACTURER:
         raise Ignored()
@@ -116,12 +118,32 @@ def screen(ds: Dataset) -> str:
     try:
         dicom.check_image(ds, settings.MIN_IMAGE_SIDE, settings.MAX_IMAGE_SIDE)
         series = str(ds.SeriesInstanceUID)
+        if not (series and ds.get("StudyInstanceUID") and ds.get("SOPInstanceUID")):
+            raise ScanRejected("corrupt_file", "the instance lacks its Study, Series or SOP Instance UID")
+        _check_pixels(ds)
     except ScanRejected as exc:
         status = DOES_NOT_MATCH if exc.code == "unsupported_modality" else CANNOT_UNDERSTAND
         raise Refused(status, exc.message) from None
     except Exception:  # noqa: BLE001 - a damaged dataset breaks pydicom in many ways; all mean the same
         raise Refused(CANNOT_UNDERSTAND, "the data set cannot be read") from None
     return digest(series)
+
+
+def _check_pixels(ds: Dataset) -> None:
+    """Decodable pixels, checked before the sender is answered: compressed ones are decoded here (pydicom
+    keeps the array for complete()); uncompressed ones must hold every byte their pixel module declares,
+    the check that costs nothing on the association's thread."""
+    syntax = ds.file_meta.get("TransferSyntaxUID") if ds.file_meta is not None else None
+    if syntax is not None and syntax.is_encapsulated:
+        try:
+            _frames(ds)
+        except ScanRejected:
+            raise
+        except Exception:  # noqa: BLE001 - each codec fails in its own way; all mean the same here
+            raise ScanRejected("corrupt_file", "the compressed pixel data cannot be decoded") from None
+        return
+    if len(ds.PixelData) < get_expected_length(ds):
+        raise ScanRejected("corrupt_file", "the pixel data is shorter than its rows, columns and frames declare")
 
 
 def complete(ds: Dataset, series_digest: str) -> list[Frame]:
@@ -213,7 +235,24 @@ def _window(ds: Dataset, frame: np.ndarray) -> tuple[float, float]:
     return float((lo + hi) / 2), float(max(hi - lo, 1.0))
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "PNG", compress_level=1, compress_type=zlib.Z_RLE)  # fastest here, and smallest
-    return buf.getvalue()
+def png16(values: np.ndarray) -> bytes:
+    """A 16-bit grey PNG of `values` (uint16), written here: each row Up-filtered (the row above
+    subtracted, byte by byte, as PNG defines it) and deflated with run-length matching at level 1.
+    About half the time Pillow's encoder takes for the same size, on the listener's busiest path."""
+    height, width = values.shape
+    rows = np.ascontiguousarray(values, ">u2").view(np.uint8).reshape(height, width * 2)
+    raw = np.empty((height, width * 2 + 1), np.uint8)
+    raw[:, 0] = 2  # filter type Up
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # uint8: modulo 256, as the filter is
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    body = deflate.compress(raw.tobytes()) + deflate.flush()
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)  # 16 bits, grey, no interlace
+    return PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

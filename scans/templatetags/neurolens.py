@@ -1,5 +1,6 @@
 from django import template
 
+from scans.studies.result import counts_line
 from scans.verdicts import of_scan
 
 register = template.Library()
@@ -29,3 +30,9 @@ def headline(scan):
 def words(value) -> str:
     """not_assessable -> "not assessable"."""
     return str(value or "").replace("_", " ")
+
+
+@register.filter
+def series_counts(result) -> str:
+    """A series result's per-class counts of in-scope slices and its out-of-scope count, as words."""
+    return counts_line(result or {})

@@ -4,6 +4,7 @@ reports."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +16,8 @@ from scans.forms import ReviewForm
 from scans.intake.errors import InferenceFailed, http_status
 from scans.reports.heatmaps import heat_layer_png, png_response
 from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
+from scans.studies.result import SINGLE_SLICE
+from scans.views.pages import SERIES_PAGE_SIZE
 
 
 @require_GET
@@ -68,9 +71,14 @@ def patients(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def patient(request: HttpRequest, pid) -> HttpResponse:
+    """The patient's stand-alone scans, and their PACS series one row each (not slice by slice)."""
     found, scans = selectors.patient_scans(request.user, pid)
     record(request.user, AuditEvent.VIEWED, object_type="patient", object_id=pid)
-    return render(request, "scans/patient.html", {"patient": found, "scans": selectors.with_review_status(scans)})
+    series = selectors.patient_series(request.user, found)
+    return render(request, "scans/patient.html", {
+        "patient": found, "scans": selectors.with_review_status(selectors.standalone(scans)),
+        "series_page": Paginator(series, SERIES_PAGE_SIZE).get_page(request.GET.get("series_page")),
+        "single_slice": SINGLE_SLICE})
 
 
 @require_GET

@@ -18,6 +18,9 @@ from scans import permissions, selectors, services
 from scans.forms import HistoryFilterForm, ReviewForm, UploadForm
 from scans.intake.errors import InferenceFailed, ScanRejected, http_status
 from scans.modelcard import card_context, version_comparison
+from scans.studies.result import SINGLE_SLICE
+
+SERIES_PAGE_SIZE = 10
 
 
 @require_GET
@@ -67,11 +70,16 @@ def _form_error(form: UploadForm) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def history(request: HttpRequest) -> HttpResponse:
+    """Stand-alone scans, and each PACS series once with its series result (its slices are on the
+    series page, not one row each here)."""
     form = HistoryFilterForm(request.GET or None)
-    scans = form.filter(selectors.visible_scans(request.user))
+    scans = form.filter(selectors.standalone(selectors.visible_scans(request.user)))
     page = Paginator(scans, settings.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    filtered = any(v for k, v in request.GET.items() if k not in ("page", "sort"))
-    ctx = {"form": form, "page": page, "sort": form.current_sort(), "filtered": filtered}
+    series = form.filter_series(selectors.visible_series(request.user))
+    series_page = None if series is None else Paginator(series, SERIES_PAGE_SIZE).get_page(request.GET.get("series_page"))
+    filtered = any(v for k, v in request.GET.items() if k not in ("page", "series_page", "sort"))
+    ctx = {"form": form, "page": page, "sort": form.current_sort(), "filtered": filtered, "series_page": series_page,
+           "single_slice": SINGLE_SLICE}
     return render(request, partial(request, "scans/history.html", "results"), ctx)
 
 

@@ -8,7 +8,7 @@
   const range = document.getElementById("slice-range"), pos = document.getElementById("slice-pos");
   const result = document.getElementById("slice-result"), viewer = document.getElementById("viewer");
   const wc = document.getElementById("wc"), ww = document.getElementById("ww");
-  const heatToggle = document.getElementById("heat-toggle");
+  const heatToggle = document.getElementById("heat-toggle"), scanLink = document.getElementById("slice-scan");
   let index = 0, custom = null;
 
   function url(template, id) { return template.replace(/0(\.png)?$/, id + "$1").replace(/\/0\//, "/" + id + "/"); }
@@ -23,6 +23,8 @@
     pos.textContent = "Slice " + (index + 1) + " of " + rows.length;
     result.textContent = r.label + (r.confidence !== null ? " (" + r.confidence + ")" : "") +
       (r.key ? ", key image" : "");
+    scanLink.hidden = !r.scan;
+    if (r.scan) scanLink.href = url(urls.scan, r.scan);
     if (heatToggle.checked && r.scan && !r.out_of_scope) { heat.src = url(urls.heat, r.scan); heat.style.display = ""; }
     else { heat.style.display = "none"; }
   }

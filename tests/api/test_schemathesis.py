@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pytest_django.live_server_helper import LiveServer
@@ -16,6 +17,7 @@ from tests.helpers import make_scan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CLI = shutil.which("schemathesis", path=os.path.dirname(sys.executable))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -40,5 +42,6 @@ def test_the_schema_holds_under_generated_requests(loopback_server, owner, colle
         "--max-examples", "8", "--phases", "examples,coverage,fuzzing", "--workers", "1", "--seed", "1",
         "--request-timeout", "30", "--no-shrink", "--suppress-health-check", "all",
     ]
-    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.test import Client
 from fhir.resources.R4B.bundle import Bundle
 from PIL import Image
 from pydicom import dcmread
@@ -139,3 +140,25 @@ def test_the_series_page_shows_the_result_beside_its_slices_with_window_level(st
     assert narrow["Content-Type"] == "image/png" and narrow.content != wide.content
     assert Image.open(io.BytesIO(wide.content)).size == (256, 256)
     assert client.get(f"/studies/slices/{first.pk}.png?c=x").status_code == 400
+
+
+def test_stow_rs_reports_an_instance_whose_pixels_cannot_be_decoded_and_stores_nothing(owner, settings):
+    ds = mr_series("glioma", 1)[0]
+    ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]
+    response = stow(token_client(owner), [ds])
+    assert response.status_code == 409
+    [failed] = response.json()["00081198"]["Value"]
+    assert failed["00081197"]["Value"] == [0xC000]
+    assert failed["00081155"]["Value"] == [str(ds.SOPInstanceUID)]
+    assert not Study.objects.exists() and not Scan.objects.exists() and stored_files(settings) == []
+
+
+def test_the_openapi_schema_documents_stow_rs_with_its_body_answers_and_token(db):
+    schema = Client().get("/api/schema/", headers={"Accept": "application/json"}).json()
+    op = schema["paths"]["/dicomweb/studies"]["post"]
+    assert list(op["requestBody"]["content"]) == ["multipart/related"]
+    assert op["security"] == [{"tokenAuth": []}]
+    for code in ("200", "202", "409"):
+        assert list(op["responses"][code]["content"]) == ["application/dicom+json"]
+    assert {"400", "401", "403", "413", "415", "429"} <= set(op["responses"])
+    assert "FailedSOPSequence" in op["description"] and "0xC000" in op["description"]

@@ -120,3 +120,30 @@ def test_a_jpeg_ls_compressed_instance_is_decoded_losslessly(listener):
     s = Slice.objects.get()
     with s.pixels.open("rb") as fh:
         assert np.array_equal(np.asarray(Image.open(fh)).astype(np.int64) + int(s.offset), original)
+
+
+def truncated(ds):
+    """The instance with half its pixel data gone: its header still declares every byte."""
+    ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]
+    return ds
+
+
+def test_an_instance_whose_pixels_cannot_be_decoded_is_refused_and_the_rest_are_stored(listener, settings):
+    run = listener()
+    good = mr_series("glioma", 3)
+    broken = truncated(mr_series("glioma", 1, series=1)[0])
+    broken.SOPInstanceUID = broken.file_meta.MediaStorageSOPInstanceUID = broken.SOPInstanceUID + ".9"
+    assert send(run.listener.address[1], good[:1] + [broken] + good[1:]) == [0, 0xC000, 0, 0]
+    [series_id] = run.wait_stored()
+    assert Slice.objects.filter(series_id=series_id).count() == 3 and run.listener.dropped == 0
+
+
+def test_a_compressed_instance_that_does_not_decode_is_refused_and_nothing_is_stored(listener, settings):
+    run = listener()
+    ds = mr_series("notumor", 1)[0]
+    ds.compress(JPEGLSLossless)
+    frame = ds.PixelData
+    ds.PixelData = frame[:40] + bytes(len(frame) - 40)  # the JPEG-LS stream's header, then zeros
+    assert send(run.listener.address[1], [ds], syntaxes=[JPEGLSLossless]) == [0xC000]
+    time.sleep(0.5)
+    assert not Study.objects.exists() and not Slice.objects.exists() and stored_files(settings) == []

@@ -3,6 +3,8 @@ wheel move through the slices, each with its result; a new window re-renders the
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.api.conftest import token_client
@@ -17,8 +19,18 @@ pytestmark = [
 ]
 
 
+def wait_until(page, expression: str, timeout: float = 30) -> None:
+    """Poll `expression` from here: page.wait_for_function polls inside the page with eval, which the
+    CSP forbids (it failed whenever the first check was still false, as on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
+
+
 def test_a_reviewer_scrolls_through_a_series_with_keys_and_wheel_and_windows_it(live_server, owner, reviewer):
     series = stow_series(token_client(owner), "glioma", 5)
+    slice_scan = series.slices.all()[2].scan_id  # the third slice's own result page
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -39,13 +51,14 @@ def test_a_reviewer_scrolls_through_a_series_with_keys_and_wheel_and_windows_it(
         assert position.inner_text() == "Slice 2 of 5"
         page.get_by_test_id("viewer").hover()
         page.mouse.wheel(0, 120)
-        page.wait_for_function("() => document.getElementById('slice-pos').textContent === 'Slice 3 of 5'")
+        wait_until(page, "document.getElementById('slice-pos').textContent === 'Slice 3 of 5'")
+        assert page.get_by_test_id("slice-scan").get_attribute("href") == f"/scans/{slice_scan}/"
         before = page.locator("#slice-img").get_attribute("src")
         page.locator("#ww").fill("500")
         page.locator("#ww").dispatch_event("change")
         after = page.locator("#slice-img").get_attribute("src")
         assert after != before and "w=500" in after
-        page.wait_for_function("() => document.getElementById('slice-img').complete && "
-                               "document.getElementById('slice-img').naturalWidth === 256")
+        wait_until(page, "document.getElementById('slice-img').complete && "
+                         "document.getElementById('slice-img').naturalWidth === 256")
         assert "trained on single 2-D slices" in page.get_by_test_id("single-slice").inner_text()
         browser.close()

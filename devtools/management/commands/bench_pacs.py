@@ -2,6 +2,7 @@
 per second, and seconds from the last instance received to its SR stored in Orthanc."""
 
 import json
+import os
 import socket
 import time
 import urllib.request
@@ -22,6 +23,7 @@ from scans.studies.sr import to_bytes
 
 DATASET = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "brain-tumor-mri" / "Training" / "glioma"
 GOAL_S, GOAL_RATE = 2.0, 200.0
+WAIT_S = 300  # a series not stored, or an SR not sent, by then is a failure, not a figure
 
 
 def call(base: str, method: str, path: str, body=None, raw: bytes | None = None):
@@ -80,8 +82,14 @@ class Command(BaseCommand):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        stored = []
-        listener = Listener(host="127.0.0.1", port=port, allowed=[], idle_s=3600, on_stored=stored.append)
+        stored, stored_at = [], []
+
+        def on_stored(series):
+            stored_at.append(time.monotonic())
+            stored.append(series)
+
+        load_before = os.getloadavg()
+        listener = Listener(host="127.0.0.1", port=port, allowed=[], idle_s=3600, on_stored=on_stored)
         listener.start()
         try:
             call(orthanc, "PUT", "/modalities/NEUROLENS",
@@ -90,13 +98,19 @@ class Command(BaseCommand):
                      if h["Type"] == "Series"]
             self.stdout.write(f"Orthanc sends {slices} instances to {settings.DICOM_AE_TITLE} ...")
             call(orthanc, "POST", "/modalities/NEUROLENS/store", {"Resources": [hit["ID"]], "Synchronous": True})
+            deadline = time.monotonic() + WAIT_S
             while not stored:
+                if time.monotonic() > deadline:
+                    raise CommandError(f"No series was stored within {WAIT_S} s (see the log above).")
                 time.sleep(0.005)
             series = Series.objects.get(pk=stored[0].pk)
             while series.sent is None and not series.send_error:
+                if time.monotonic() > deadline:
+                    raise CommandError(f"The SR was not sent within {WAIT_S} s (series {series.pk}: {series.status}).")
                 time.sleep(0.005)
-                series.refresh_from_db(fields=["sent", "send_error", "sr_uid", "label"])
+                series.refresh_from_db(fields=["sent", "send_error", "sr_uid", "label", "finished"])
             done = time.monotonic()
+            wall_offset = time.time() - done  # Series.finished is wall-clock; the rest is monotonic
         finally:
             listener.stop()
         if series.send_error:
@@ -110,4 +124,13 @@ class Command(BaseCommand):
         self.stdout.write(f"last instance received -> SR stored in Orthanc: {latency:.2f} s "
                           f"(goal <= {GOAL_S:.0f} s: {'met' if latency <= GOAL_S else 'NOT met'}); "
                           f"SR found in Orthanc: {'yes' if found else 'NO'}")
+        last = listener.last_received
+        classified = series.finished.timestamp() - wall_offset if series.finished else done
+        self.stdout.write(f"  of which: stored (files, rows) {stored_at[0] - last:.2f} s, classified and series "
+                          f"result {classified - stored_at[0]:.2f} s, SR + key image built and C-STOREd "
+                          f"{done - classified:.2f} s")
         self.stdout.write(f"series label: {series.label or 'none'}")
+        load_after = os.getloadavg()
+        self.stdout.write(f"load average (1, 5, 15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}, "
+                          f"after: {' '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} CPUs "
+                          "(figures are only comparable on a quiet machine)")
