@@ -135,3 +135,9 @@ def test_a_table_row_is_escaped_and_shows_a_missing_figure_as_a_dash():
 
     assert table_rows([["<b>v1</b>", None, 29.0, 3]]) == (
         '<tr><th scope="row">&lt;b&gt;v1&lt;/b&gt;</th><td>–</td><td>29.0</td><td>3</td></tr>')
+
+
+@pytest.mark.parametrize("page", ["analytics:dashboard", "analytics:statistics"])
+def test_both_pages_say_that_a_series_counts_once_per_slice(known, researcher, page):
+    text = client_for(researcher).get(reverse(page)).content.decode()
+    assert 'data-testid="count-unit"' in text and "each slice of a series received from the PACS is one prediction" in text
