@@ -66,16 +66,33 @@ class Classifier:
         #  The learned guard (ml.guard); versions before it used hand-set image statistics (ml.scope).
         self.guard = Guard.load(model_dir / "guard.npz") if (model_dir / "guard.npz").exists() else None
         self.scope = None if self.guard else ScopeModel.load(model_dir / "scope.npz")
-        self._interp = Interpreter(model_path=str(model_dir / "neurolens.tflite"),
-                                   num_threads=num_threads or os.cpu_count() or 1)
-        self._input = self._interp.get_input_details()[0]["index"]
-        self._batch = 0
+        self._open = lambda: Interpreter(model_path=str(model_dir / "neurolens.tflite"),
+                                         num_threads=num_threads or os.cpu_count() or 1)
+        self._interp = None
         self._lock = threading.Lock()
+        self.warm()
+
+    def warm(self) -> None:
+        """Open the interpreter (if this process has none) and run one image through it."""
         self._forward(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's interpreter is left alone and a new one opened on first use.
+        Its thread pool's threads did not survive the fork, so an invoke could wait for them forever
+        (and so could its destructor: it is kept, never freed). The lock may have been held by a
+        parent thread that the child does not have."""
+        if self._interp is not None:
+            _forked_away.append(self._interp)
+        self._interp = None
+        self._lock = threading.Lock()
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, S, S, 1) float32 -> logits (n, 4), feature maps (n, h, w, c)."""
         with self._lock:
+            if self._interp is None:
+                self._interp = self._open()
+                self._input = self._interp.get_input_details()[0]["index"]
+                self._batch = 0
             if len(x) != self._batch:
                 self._interp.resize_tensor_input(self._input, list(x.shape))
                 self._interp.allocate_tensors()
@@ -161,6 +178,18 @@ def display_size(size: tuple[int, int], side: int = HEATMAP_SIDE) -> tuple[int, 
 
 _instances: dict[str | None, Classifier] = {}
 _instance_lock = threading.Lock()
+_forked_away: list = []  # interpreters a parent process opened before this process was forked from it
+
+
+def _reset_after_fork() -> None:
+    global _instance_lock
+    _instance_lock = threading.Lock()
+    for clf in _instances.values():
+        clf._after_fork()
+
+
+#  gunicorn --preload (config/gunicorn.py) loads the model in the master and forks the web workers.
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def get_classifier(version: str | None = None) -> Classifier:
