@@ -9,6 +9,14 @@ the GIL, the rest of a request does not. `manage.py bench_serve` measures both.
 import os
 
 os.environ["NEUROLENS_PRELOAD"] = "1"  # read by config/wsgi.py in the master
+#  One thread per forward pass (ml.infer.MODEL_THREADS): the workers' requests already run side by side,
+#  and a spinning thread pool in each would take the cores from the others' requests (a longer p95).
+os.environ.setdefault("NEUROLENS_MODEL_THREADS", "1")
+os.environ.setdefault("NEUROLENS_MODEL_BATCH", "8")  # images per pass: less working memory, as fast on one thread
+#  Batch items per chunk (settings.BATCH_CHUNK): the in-process batch thread and /api/predict/batch hold one
+#  chunk's decoded images at once (up to 3 MB each): 16, not 64, keeps a worker under 150 MB through a
+#  500-image batch. With a broker the web process sends tasks of this many items too.
+os.environ.setdefault("BATCH_CHUNK", "16")
 
 preload_app = True
 workers = int(os.environ.get("WEB_WORKERS", "2"))
