@@ -35,9 +35,9 @@ def start_process() -> None:
     resume_in_process()
 
 
-#  Every URL module (and so every view) imported now rather than by the first request.
-get_resolver().reverse_dict  # noqa: B018 - populated: every pattern and view module loaded
 if PRELOADED:
+    #  Every URL module (and so every view) imported here, once, rather than by each worker's first request.
+    get_resolver().reverse_dict  # noqa: B018 - populated: every pattern and view module loaded
     if settings.WARM_MODEL:
         warm_model()  # its files read once, here; a model that cannot load is reported at start
     connections.close_all()  # no connection is shared with the forked workers

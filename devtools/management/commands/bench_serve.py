@@ -90,7 +90,7 @@ class Command(BaseCommand):
     def _startup(self, o) -> None:
         imports = [self._import_seconds(warm) for warm in (False, True) for _ in range(3)]
         self.stdout.write("\nstart-up")
-        self.stdout.write(f"  import config.wsgi (app, every URL module), median of 3: "
+        self.stdout.write(f"  import config.wsgi as make serve's master does (the app, every URL module), median of 3: "
                           f"{sorted(imports[:3])[1]:.2f} s; with the model loaded too: {sorted(imports[3:])[1]:.2f} s")
         for label, args in (("make serve (preloaded master, config/gunicorn.py)", (*bench.SERVE, "--workers", "1")),
                             ("plain gunicorn config.wsgi (each worker loads all)", ("--workers", "1"))):
@@ -104,8 +104,7 @@ class Command(BaseCommand):
 
     def _import_seconds(self, warm: bool) -> float:
         code = "import time; t = time.perf_counter(); import config.wsgi; print(time.perf_counter() - t)"
-        env = {**self.env, "WARM_MODEL": "1" if warm else "0", "BATCH_BACKGROUND": "0"}
-        env.pop("NEUROLENS_PRELOAD", None)
+        env = {**self.env, "WARM_MODEL": "1" if warm else "0", "NEUROLENS_PRELOAD": "1"}
         out = subprocess.run([sys.executable, "-c", code], cwd=bench.ROOT, env=env, check=True,
                              capture_output=True, text=True).stdout
         return float(out.strip().splitlines()[-1])
