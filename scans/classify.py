@@ -57,8 +57,12 @@ def model_status() -> dict:
 
 def stored_scans(user, sha256s: Iterable[str]) -> dict[str, Scan]:
     """The scans this user already has of these files (by content), with their predictions."""
-    scans = Scan.objects.select_related("prediction").filter(owner=user, sha256__in=set(sha256s))
-    return {s.sha256: s for s in scans}
+    found = Scan.objects.filter(owner=user, sha256__in=set(sha256s))
+    #  Most files are new: a query that builds and reads no columns says so, before the one that reads
+    #  every column of the scans and their predictions (a tenth of an upload's CPU time when it ran alone).
+    if not found.exists():
+        return {}
+    return {s.sha256: s for s in found.select_related("prediction")}
 
 
 def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult | InferenceFailed]:

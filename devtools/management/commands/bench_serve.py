@@ -63,9 +63,8 @@ class Command(BaseCommand):
         self.stdout.write(f"bench_serve {' '.join(parts)}: {_load_average()} at the start")
         paths = sorted(Path(dataset).rglob("*.jpg"))
         self.files = list({hashlib.sha256(b := p.read_bytes()).digest(): (p.name, b) for p in paths}.values())
-        user = User.objects.create_user(f"bench-serve-{int(time.time())}")
-        user.groups.add(Group.objects.get_or_create(name="clinician")[0])
-        _, self.token = create_token(user, "bench_serve")
+        self.users: list[User] = []
+        self.token = self._clinician_token()
         self.env = {**os.environ, "API_THROTTLE_UPLOAD": "100000000/min", "API_THROTTLE_USER": "100000000/min",
                     "WARM_MODEL": "1", "CELERY_BROKER_URL": "", "BATCH_BACKGROUND": "1", "PYTHONUNBUFFERED": "1",
                     "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}  # as make serve runs gunicorn
@@ -74,8 +73,15 @@ class Command(BaseCommand):
             for part in parts:
                 getattr(self, f"_{part}")(o)
         finally:
-            self._clean(user)
+            for user in self.users:
+                self._clean(user)
         self.stdout.write(f"done: {_load_average()} at the end")
+
+    def _clinician_token(self) -> str:
+        user = User.objects.create_user(f"bench-serve-{int(time.time())}-{len(self.users)}")
+        user.groups.add(Group.objects.get_or_create(name="clinician")[0])
+        self.users.append(user)
+        return create_token(user, "bench_serve")[1]
 
     def _take(self, n: int) -> list[tuple[str, bytes]]:
         if self.used + n > len(self.files):
@@ -176,11 +182,14 @@ class Command(BaseCommand):
         args = (*bench.SERVE, "--workers", str(o["workers"]), "--threads", str(o["threads"]))
         server = bench.Server(self.env, self.token, args)
         try:
-            self.stdout.write(f"\nthroughput: POST /api/v1/scans, distinct slices, gunicorn {o['workers']} workers x "
+            self.stdout.write(f"\nthroughput: POST /api/v1/scans, distinct slices, one user per client, gunicorn {o['workers']} workers x "
                               f"{o['threads']} threads (config/gunicorn.py), PostgreSQL")
             pids = server.pids()
+            #  One clinician per client, as at a hospital: each user's throttle rows are their own.
+            tokens = [self.token] + [self._clinician_token() for _ in range(o["clients"] - 1)]
             for clients, count in ((1, o["sequential"]), (o["clients"], o["uploads"])):
-                requests = [self._request(name, data) for name, data in self._take(count)]
+                requests = [self._request(name, data, tokens[i % clients])
+                            for i, (name, data) in enumerate(self._take(count))]
                 cpu0 = bench.cpu_seconds(pids)
                 out = load.run(server.port, requests, clients)
                 cpu = bench.cpu_seconds(pids) - cpu0
@@ -188,9 +197,10 @@ class Command(BaseCommand):
         finally:
             server.stop()
 
-    def _request(self, name: str, data: bytes) -> bytes:
+    @staticmethod
+    def _request(name: str, data: bytes, token: str) -> bytes:
         body, ctype = bench.multipart("image", [(name, data)])
-        return load.request_bytes("/api/v1/scans", body, {"Authorization": f"Token {self.token}", "Content-Type": ctype})
+        return load.request_bytes("/api/v1/scans", body, {"Authorization": f"Token {token}", "Content-Type": ctype})
 
     def _report_load(self, clients: int, out: load.Outcome, cpu: float) -> None:
         done = len(out.latencies_ms)
