@@ -19,7 +19,7 @@ STAGES = [
     ("whole request: middleware, DRF, view", 0, "django.core.handlers.base:BaseHandler.get_response"),
     ("multipart parsing (request body -> files)", 1, "django.http.multipartparser:MultiPartParser.parse"),
     ("token authentication", 1, "api.auth:TokenAuthentication.authenticate"),
-    ("throttle counts (2 upserts)", 1, "api.throttles:throttling.hit"),
+    ("throttle counts (both scopes, 1 upsert)", 1, "api.throttles:throttling.hit_many"),
     ("upload check: format, size, decode, hash", 1, "scans.services:read_image"),
     ("  metadata stripped", 2, "scans.intake.ingest:strip_image_metadata"),
     ("  decode (draft) and model mode", 2, "scans.intake.ingest:_decode"),
@@ -97,4 +97,6 @@ class Timers:
             if self.calls[label]:
                 rows.append((("  " * depth) + label.strip(), self.seconds[label] * 1000 / requests,
                              self.seconds[label] / whole))
+        rest = whole - sum(self.seconds[label] for label, depth, _ in STAGES if depth == 1)
+        rows.append(("  the rest: middleware, routing, DRF, role check, session", rest * 1000 / requests, rest / whole))
         return rows
