@@ -37,7 +37,7 @@ run: setup
 
 # Production-style server: gunicorn + whitenoise (set PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS).
 serve: setup
-	MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} $(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $${WEB_WORKERS:-2} --threads 4
+	MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi --bind $(HOST):$(PORT)
 
 # Batch workers: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) here and for the web
 # processes, and give both the same MEDIA_ROOT. Start as many as the machines allow.

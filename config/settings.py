@@ -209,7 +209,6 @@ API_THROTTLE_RATES = {
 }
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", HISTORY_PAGE_SIZE, minimum=1)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=API_PAGE_SIZE)
-API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", 20, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 20, minimum=1)
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=0)
 _API_QUICK_START = """Brain-MRI tumour triage. Results support a clinical decision; they are not a diagnosis.
@@ -341,6 +340,8 @@ LOGGING = {
 MEDIA_STORAGE = env_str("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage")
 STORAGES["default"] = {"BACKEND": MEDIA_STORAGE}
 BATCH_MAX_FILES = env_int("BATCH_MAX_FILES", 500, minimum=1)
+#  Files per POST /api/predict/batch (the prototype's call): as many as a batch, read BATCH_CHUNK at a time.
+API_BATCH_MAX_FILES = env_int("API_BATCH_MAX_FILES", BATCH_MAX_FILES, minimum=1)
 BATCH_CHUNK = env_int("BATCH_CHUNK", 64, minimum=1)  # items per task: one forward pass
 BATCH_ZIP_MAX_MEMBERS = env_int("BATCH_ZIP_MAX_MEMBERS", 2000, minimum=1)
 BATCH_ZIP_MAX_UNPACKED_MB = env_int("BATCH_ZIP_MAX_UNPACKED_MB", 1024, minimum=1)
@@ -353,7 +354,7 @@ BATCH_SWEEP_S = env_int("BATCH_SWEEP_S", 15, minimum=1)
 BATCH_RETRY_S = env_int("BATCH_RETRY_S", 30, minimum=1)
 BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3, minimum=1)
 BATCH_HEATMAPS = env_bool("BATCH_HEATMAPS", False)  # off: a batch scan's heat map is drawn when first viewed
-DATA_UPLOAD_MAX_NUMBER_FILES = BATCH_MAX_FILES + 10
+DATA_UPLOAD_MAX_NUMBER_FILES = max(BATCH_MAX_FILES, API_BATCH_MAX_FILES) + 10
 FILE_UPLOAD_HANDLERS = ["scans.intake.uploads.SpooledUploadHandler"]  # small files in memory, not 500 temporary files
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 #  Seconds before Redis hands an unacknowledged task (its worker died) to another worker.

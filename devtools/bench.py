@@ -37,13 +37,18 @@ def multipart(field: str, files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-class Server:
-    """gunicorn serving config.wsgi on a free loopback port, one worker process."""
+#  gunicorn as `make serve` runs it: the app preloaded in the master (config/gunicorn.py).
+SERVE = ("-c", "config/gunicorn.py")
 
-    def __init__(self, env: dict, token: str):
+
+class Server:
+    """gunicorn serving config.wsgi on a free loopback port, one worker process unless `args` say
+    otherwise (SERVE: as `make serve` runs it)."""
+
+    def __init__(self, env: dict, token: str, args: tuple = ("--workers", "1")):
         self.port, self.token = free_port(), token
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+            [str(BIN / "gunicorn"), *args, "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "600"], cwd=ROOT, env=env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)

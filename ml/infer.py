@@ -27,13 +27,19 @@ from ml.preprocess import INPUT_SIZE, load_image, pixels_to_input, to_pixels
 from ml.scope import ScopeModel, image_stats
 from ml.versions import MODEL_DIR, artefacts_dir
 
-#  Images per forward pass. The interpreter's working memory grows with the batch: measured by
-#  ml.bench, passes of 64 peaked at 158 MB resident and 913 images/s, passes of 32 at 119 MB and
-#  859 images/s (a 64-image call then makes two passes), so 32 keeps a process well under 150 MB.
-MAX_BATCH = 32
+#  Images per forward pass (NEUROLENS_MODEL_BATCH, default 32). The interpreter's working memory grows
+#  with the batch: measured by ml.bench, passes of 64 peaked at 158 MB resident and 913 images/s, passes
+#  of 32 at 119 MB and 859 images/s (a 64-image call then makes two passes). A web worker under `make
+#  serve` takes 8 (config/gunicorn.py): with one thread per pass, 8 are as fast per image as 32 here and
+#  hold about 25 MB less while a 500-image batch goes through.
+MAX_BATCH = int(os.environ.get("NEUROLENS_MODEL_BATCH") or 32)
 #  Heat maps are drawn at the image's size up to this many pixels a side, no larger: a map is a
 #  smooth enlargement of a few feature cells, and a full-size float map of a large image is wasted memory.
 HEATMAP_SIDE = 1024
+#  Threads per forward pass (LiteRT's XNNPACK pool): every core unless NEUROLENS_MODEL_THREADS says.
+#  Web workers under `make serve` take 1 (config/gunicorn.py): their requests run side by side, one
+#  image each, and pools of spinning threads in every worker would fight for the same cores.
+MODEL_THREADS = int(os.environ.get("NEUROLENS_MODEL_THREADS") or 0) or None
 
 
 @dataclass
@@ -66,16 +72,33 @@ class Classifier:
         #  The learned guard (ml.guard); versions before it used hand-set image statistics (ml.scope).
         self.guard = Guard.load(model_dir / "guard.npz") if (model_dir / "guard.npz").exists() else None
         self.scope = None if self.guard else ScopeModel.load(model_dir / "scope.npz")
-        self._interp = Interpreter(model_path=str(model_dir / "neurolens.tflite"),
-                                   num_threads=num_threads or os.cpu_count() or 1)
-        self._input = self._interp.get_input_details()[0]["index"]
-        self._batch = 0
+        self._open = lambda: Interpreter(model_path=str(model_dir / "neurolens.tflite"),
+                                         num_threads=num_threads or MODEL_THREADS or os.cpu_count() or 1)
+        self._interp = None
         self._lock = threading.Lock()
+        self.warm()
+
+    def warm(self) -> None:
+        """Open the interpreter (if this process has none) and run one image through it."""
         self._forward(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's interpreter is left alone and a new one opened on first use.
+        Its thread pool's threads did not survive the fork, so an invoke could wait for them forever
+        (and so could its destructor: it is kept, never freed). The lock may have been held by a
+        parent thread that the child does not have."""
+        if self._interp is not None:
+            _forked_away.append(self._interp)
+        self._interp = None
+        self._lock = threading.Lock()
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, S, S, 1) float32 -> logits (n, 4), feature maps (n, h, w, c)."""
         with self._lock:
+            if self._interp is None:
+                self._interp = self._open()
+                self._input = self._interp.get_input_details()[0]["index"]
+                self._batch = 0
             if len(x) != self._batch:
                 self._interp.resize_tensor_input(self._input, list(x.shape))
                 self._interp.allocate_tensors()
@@ -87,8 +110,10 @@ class Classifier:
             self._interp.invoke()
             return self._interp.get_tensor(self._logits).copy(), self._interp.get_tensor(self._features).copy()
 
-    def classify(self, images: list[Image.Image], heatmaps: bool = False) -> list[ImageResult]:
-        """Classify decoded images (any mode or size), MAX_BATCH per forward pass."""
+    def classify(self, images: list[Image.Image], heatmaps: bool = False,
+                 heatmap_side: int = HEATMAP_SIDE) -> list[ImageResult]:
+        """Classify decoded images (any mode or size), MAX_BATCH per forward pass; each heat map at the
+        image's proportions, at most `heatmap_side` pixels a side (what is stored needs few)."""
         t0 = time.perf_counter()
         size = self.input_size
         pixels = np.stack([to_pixels(img, size) for img in images]) if images else np.zeros((0, size, size), np.uint8)
@@ -115,7 +140,7 @@ class Classifier:
                 probabilities={c: round(float(v), 4) for c, v in zip(CLASSES, p)},
                 out_of_scope=reasons[i] is not None, out_of_scope_reason=reasons[i],
                 model_version=self.version, ms=round(ms, 3),
-                heatmap=self.heatmap(features[i], k, display_size(img.size)) if heatmaps else None))
+                heatmap=self.heatmap(features[i], k, display_size(img.size, heatmap_side)) if heatmaps else None))
         return results
 
     def out_of_scope_reasons(self, images: list[Image.Image], pixels: np.ndarray,
@@ -161,6 +186,18 @@ def display_size(size: tuple[int, int], side: int = HEATMAP_SIDE) -> tuple[int, 
 
 _instances: dict[str | None, Classifier] = {}
 _instance_lock = threading.Lock()
+_forked_away: list = []  # interpreters a parent process opened before this process was forked from it
+
+
+def _reset_after_fork() -> None:
+    global _instance_lock
+    _instance_lock = threading.Lock()
+    for clf in _instances.values():
+        clf._after_fork()
+
+
+#  gunicorn --preload (config/gunicorn.py) loads the model in the master and forks the web workers.
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def get_classifier(version: str | None = None) -> Classifier:

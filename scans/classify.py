@@ -19,8 +19,9 @@ from ml.infer import ImageResult, get_classifier
 from scans.intake.errors import InferenceFailed
 from scans.intake.ingest import CheckedImage
 from scans.models import Prediction, Scan
-from scans.models.heat import heat_png
+from scans.models.heat import STORED_SIDE, heat_png
 from scans.patients import clean_reference, patients_for
+from scans.verdicts import no_review_yet
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,20 @@ def model_status() -> dict:
 
 def stored_scans(user, sha256s: Iterable[str]) -> dict[str, Scan]:
     """The scans this user already has of these files (by content), with their predictions."""
-    scans = Scan.objects.select_related("prediction").filter(owner=user, sha256__in=set(sha256s))
-    return {s.sha256: s for s in scans}
+    found = Scan.objects.filter(owner=user, sha256__in=set(sha256s))
+    #  Most files are new: a query that builds and reads no columns says so, before the one that reads
+    #  every column of the scans and their predictions (a tenth of an upload's CPU time when it ran alone).
+    if not found.exists():
+        return {}
+    return {s.sha256: s for s in found.select_related("prediction")}
 
 
 def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult | InferenceFailed]:
     """One forward pass over the images: each image's result, or InferenceFailed in its place. If the
     pass fails, each image is tried alone, so that one bad image fails only itself, not its pass."""
     try:
-        return get_classifier().classify([c.image for c in images], heatmaps=heatmaps)
+        #  Drawn straight at the size it is stored at (heat.STORED_SIDE), not at the image's and then thinned.
+        return get_classifier().classify([c.image for c in images], heatmaps=heatmaps, heatmap_side=STORED_SIDE)
     except Exception:
         log.exception("inference failed for a pass of %d images", len(images))
     if len(images) == 1:
@@ -88,6 +94,8 @@ def store(user, new: list[NewScan], detail: str = "") -> list[Scan]:
     for scan, prediction in zip(scans, predictions):
         prediction.scan = scan
     Prediction.objects.bulk_create(predictions)
+    for scan in scans:
+        no_review_yet(scan)  # the answer shows the scan's verdict: no query needed to know there is none
     record_many(user, AuditEvent.UPLOADED, [(s, f"{s.format}, {detail}" if detail else s.format) for s in scans])
     return scans
 

@@ -18,6 +18,7 @@ from scans.apps import STARTED
 from scans.classify import NewScan, classify, model_status, store, stored_scans
 from scans.intake.errors import InferenceFailed, ScanRejected
 from scans.intake.ingest import CheckedImage, read_image
+from scans.intake.uploads import REQUEST_MEMORY_BYTES
 from scans.models import Review, Scan
 from scans.patients import clean_reference
 from scans.reviews import review_scan  # noqa: F401 - a use case, kept beside the reviewers' worklist
@@ -67,15 +68,29 @@ def submit_scan(user, uploaded_file: UploadedFile, patient_ref: str = "", note: 
 
 def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | ScanRejected | InferenceFailed]:
     """submit_scan for several files: each file's Submission, or the exception that file raised (the
-    others go on). BATCH_CHUNK files at a time are decoded, classified in one forward pass and stored
-    in one transaction (three INSERTs), so memory stays bounded however many are sent. Heat maps as
-    for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
+    others go on). A chunk at a time (`chunks`) is read, decoded, classified in one forward pass and
+    stored in one transaction (three INSERTs), so memory stays bounded however many are sent. Heat
+    maps as for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
     heatmaps = settings.BATCH_HEATMAPS or len(uploaded_files) == 1
-    chunk = settings.BATCH_CHUNK
     outcomes: list = []
-    for start in range(0, len(uploaded_files), chunk):
-        outcomes += _submit(user, uploaded_files[start:start + chunk], heatmaps=heatmaps, detail="API batch")
+    for chunk in chunks(uploaded_files):
+        outcomes += _submit(user, chunk, heatmaps=heatmaps, detail="API batch")
     return outcomes
+
+
+def chunks(uploaded_files: list[UploadedFile], most_bytes: int = REQUEST_MEMORY_BYTES) -> list[list[UploadedFile]]:
+    """The files in order, BATCH_CHUNK at a time and never more than `most_bytes` of them in one chunk
+    (a single larger file goes alone): a chunk's files are read whole and their images decoded together."""
+    found: list[list[UploadedFile]] = []
+    held = 0
+    for f in uploaded_files:
+        size = f.size or 0
+        if not found or len(found[-1]) >= settings.BATCH_CHUNK or (found[-1] and held + size > most_bytes):
+            found.append([])
+            held = 0
+        found[-1].append(f)
+        held += size
+    return found
 
 
 def _submit(user, uploaded_files: list[UploadedFile], *, heatmaps: bool, detail: str = "", patient_ref: str = "",

@@ -71,6 +71,11 @@ def of_scan(scan) -> Headline:
     return headline(scan.prediction, review.status, review.label, review.reason)
 
 
+def no_review_yet(scan) -> None:
+    """Remember that a scan just created has no review, so that current_review need not ask."""
+    scan._current_review = None
+
+
 def current_review(scan) -> Review | None:
     cached = getattr(scan, "_current_review", False)
     if cached is False:

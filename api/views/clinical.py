@@ -12,7 +12,6 @@ from audit.models import AuditEvent
 from audit.trail import record
 from scans import permissions, reviews, selectors
 from scans.forms import ReviewForm
-from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 
 PDF = {(200, "application/pdf"): OpenApiTypes.BINARY}
 
@@ -54,6 +53,8 @@ def scan_reviews(request, pk: int):
 @extend_schema(tags=["reports"], summary="PDF report of one scan", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
 def scan_report(request, pk: int):
+    from scans.reports.pdf import pdf_response, scan_report_pdf  # reportlab (17 MB) only where a PDF is made
+
     scan = selectors.get_scan_for_user(request.user, pk)
     pdf = scan_report_pdf(scan, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report (API)")
@@ -90,6 +91,8 @@ def patient(request, pid):
 @extend_schema(tags=["reports"], summary="PDF report of one patient's scans", responses={**PDF, **errors(404, 503)})
 @api_view(["GET"])
 def patient_report(request, pid):
+    from scans.reports.pdf import patient_report_pdf, pdf_response  # reportlab (17 MB) only where a PDF is made
+
     patient, scans = selectors.patient_scans(request.user, pid)
     pdf = patient_report_pdf(patient, scans, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=pid, detail="PDF report (API)")

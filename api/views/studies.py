@@ -23,9 +23,10 @@ from audit.trail import record
 from scans import permissions, selectors
 from scans.intake.errors import ScanRejected
 from scans.models import Series, Slice
-from scans.studies import fhir, stow
 from scans.studies.result import RULE, SINGLE_SLICE
-from scans.studies.sealed import unlock
+
+#  The SR, the FHIR bundle and STOW-RS bring cryptography, highdicom, fhir.resources and pydicom (about
+#  90 MB): each view imports its module when called, so a web process that never serves one never loads them.
 
 TAG = ["studies"]
 
@@ -147,6 +148,8 @@ class StudySr(APIView):
         series = next((s for s in _finished(study, int(raw) if raw else None) if s.sr), None)
         if series is None:
             raise ApiError(409, "not_ready", "The SR of this series has not been built.")
+        from scans.studies.sealed import unlock
+
         record(request.user, AuditEvent.DOWNLOADED, series, "DICOM SR (API)")
         response = HttpResponse(unlock(series.sr), content_type="application/dicom")
         response["Content-Disposition"] = f'attachment; filename="neurolens-series-{series.pk}-sr.dcm"'
@@ -160,6 +163,8 @@ class StudyFhir(APIView):
                                "pseudonymous Patient, the ImagingStudy and the model as a Device.",
                    responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT, **errors(404, 409)})
     def get(self, request, pk: int):
+        from scans.studies import fhir
+
         study = selectors.get_study_for_user(request.user, pk)
         data = fhir.bundle(study, _finished(study))
         record(request.user, AuditEvent.EXPORTED, study, "FHIR bundle (API)")
@@ -204,6 +209,8 @@ class StowRs(APIView):
                    (409, "application/dicom+json"): STOW_ANSWER, **errors(400, 403, 413, 415)},
     )
     def post(self, request):
+        from scans.studies import stow
+
         limit = settings.STOW_MAX_MB * 1024 * 1024
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

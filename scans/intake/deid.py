@@ -21,13 +21,14 @@ import io
 import logging
 import re
 import struct
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
-from pydicom import Dataset
-from pydicom.datadict import keyword_for_tag
-from pydicom.uid import generate_uid
 
 from scans.intake.errors import ScanRejected
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 #  Attributes kept, with how their values are checked: "number", "uid" (replaced by a new one unless
 #  it names a kind of object), "code" (one of a fixed vocabulary), "pixels" (bytes or LUTs, needed
@@ -106,6 +107,8 @@ def sequence_label(text: str) -> str:
 
 
 def _keep_only(ds: Dataset, uids: dict[str, str]) -> None:
+    from pydicom.datadict import keyword_for_tag  # loaded with the data set being read (scans.intake.dicom)
+
     #  By tag, so that an element to be removed is never converted from its raw bytes (most are removed).
     for tag in list(ds.keys()):
         kind = KEPT.get(keyword_for_tag(tag)) if not tag.is_private else None
@@ -124,6 +127,8 @@ def _acceptable(elem, kind: str, uids: dict[str, str]) -> bool:
     if kind == "class_uid":
         return all(_UID.match(str(v)) and len(str(v)) <= 64 for v in values)
     if kind == "uid":
+        from pydicom.uid import generate_uid  # loaded with the data set being read (scans.intake.dicom)
+
         new = [uids.setdefault(str(v), generate_uid()) for v in values]
         elem.value = new if elem.VM > 1 else (new[0] if new else "")
         return True

@@ -13,15 +13,17 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pydicom
 from PIL import Image
-from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
 
 from scans.intake.deid import deidentify, strip_image_metadata
 from scans.intake.errors import ScanRejected
 from scans.intake.limits import check_size
+
+if TYPE_CHECKING:
+    import pydicom
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,21 @@ def patient_key(patient_id: str, secret: str) -> str:
 
 #  pydicom's validation messages and warnings quote element values (a malformed birth date, a UID),
 #  which would carry identifying data into the logs before de-identification: none are emitted.
-#  Set once for the process (pydicom reads nothing else here); per-call filters are not thread-safe.
-pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
-logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
+#  Set for the process, once pydicom is imported (its import sets its logger to WARNING); per-call
+#  filters are not thread-safe.
 warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+
+
+def configured_pydicom():
+    """pydicom, validating nothing (so quoting no value) as it reads. Imported here, on the first DICOM
+    file, not with this module: about 40 MB and 0.3 s that a web process seeing no DICOM is spared.
+    Every module that reads DICOM calls this (scans.studies.receive for the network intake)."""
+    import pydicom
+    import pydicom.pixels
+
+    pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+    logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
+    return pydicom
 
 
 def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force: bool = False) -> DicomImage:
@@ -82,7 +95,7 @@ def read_dicom(data: bytes, *, secret: str, min_side: int, max_side: int, force:
 
 def _parse_and_deidentify(data: bytes, secret: str, force: bool) -> tuple[pydicom.Dataset, str]:
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        ds = configured_pydicom().dcmread(io.BytesIO(data), force=force)
         if not any(elem.tag.element for elem in ds):  # group lengths alone: zeros after a DICM marker
             raise ValueError("no data elements")
         if not any(keyword in ds for keyword in _DICOM_CORE):  # bytes a forced read took for elements
@@ -159,7 +172,9 @@ def check_image(ds: pydicom.Dataset, min_side: int, max_side: int) -> None:
 def _decode_frame(ds: pydicom.Dataset, index: int | None) -> np.ndarray:
     syntax = ds.file_meta.get("TransferSyntaxUID") if ds.file_meta is not None else None
     try:
-        return pixel_array(ds, index=index) if index is not None else ds.pixel_array
+        if index is None:
+            return ds.pixel_array
+        return configured_pydicom().pixels.pixel_array(ds, index=index)
     except (NotImplementedError, RuntimeError) as exc:
         if syntax is not None and syntax.is_compressed:
             raise ScanRejected(
@@ -179,10 +194,11 @@ def _to_grey(pixels: np.ndarray, ds: pydicom.Dataset) -> Image.Image:
     windowed = "WindowCenter" in ds or "VOILUTSequence" in ds
     #  Both LUTs map each value alone: applied a band of rows at a time into one float32 array, so a
     #  large image is never held as float64 (what pydicom returns) whole.
+    luts = configured_pydicom().pixels
     arr = np.empty(pixels.shape, np.float32)
     for start in range(0, pixels.shape[0], 256):
-        band = apply_modality_lut(pixels[start:start + 256], ds)
-        arr[start:start + 256] = apply_voi_lut(band, ds, index=0) if windowed else band
+        band = luts.apply_modality_lut(pixels[start:start + 256], ds)
+        arr[start:start + 256] = luts.apply_voi_lut(band, ds, index=0) if windowed else band
     lo, hi = (float(arr.min()), float(arr.max())) if windowed else np.percentile(arr, (0.5, 99.5))
     if hi <= lo:
         hi = lo + 1.0
@@ -195,14 +211,15 @@ def _to_grey(pixels: np.ndarray, ds: pydicom.Dataset) -> Image.Image:
 
 
 def kept_metadata(ds: pydicom.Dataset) -> dict:
+    pd = configured_pydicom()
     kept = {}
     for keyword, label in KEPT:
         value = ds.get(keyword)
         if value is None or value == "":
             continue
-        if isinstance(value, pydicom.multival.MultiValue):
+        if isinstance(value, pd.multival.MultiValue):
             kept[label] = ", ".join(f"{float(v):g}" for v in value)
-        elif isinstance(value, (int, float, pydicom.valuerep.DSfloat, pydicom.valuerep.IS)):
+        elif isinstance(value, (int, float, pd.valuerep.DSfloat, pd.valuerep.IS)):
             kept[label] = f"{float(value):g}"
         else:
             kept[label] = str(value)[:120]

@@ -30,6 +30,8 @@ from scans.intake.deid import deidentify
 from scans.intake.errors import ScanRejected
 from scans.studies.sealed import digest
 
+dicom.configured_pydicom()  # no validation message nor log line quoting a value, before a data set is read
+
 MR_CLASSES = {
     UID("1.2.840.10008.5.1.4.1.1.4"): "MR Image Storage",
     UID("1.2.840.10008.5.1.4.1.1.4.1"): "Enhanced MR Image Storage",

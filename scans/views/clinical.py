@@ -15,7 +15,6 @@ from scans import permissions, reviews, selectors
 from scans.forms import ReviewForm
 from scans.intake.errors import InferenceFailed, http_status
 from scans.reports.heatmaps import heat_layer_png, png_response
-from scans.reports.pdf import patient_report_pdf, pdf_response, scan_report_pdf
 from scans.studies.result import SINGLE_SLICE
 from scans.views.pages import SERIES_PAGE_SIZE
 
@@ -83,6 +82,8 @@ def patient(request: HttpRequest, pid) -> HttpResponse:
 
 @require_GET
 def scan_report(request: HttpRequest, pk: int) -> HttpResponse:
+    from scans.reports.pdf import pdf_response, scan_report_pdf  # reportlab (17 MB) only where a PDF is made
+
     scan = selectors.get_scan_for_user(request.user, pk)
     pdf = scan_report_pdf(scan, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, scan, "PDF report")
@@ -91,6 +92,8 @@ def scan_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def patient_report(request: HttpRequest, pid) -> HttpResponse:
+    from scans.reports.pdf import patient_report_pdf, pdf_response  # reportlab (17 MB) only where a PDF is made
+
     found, scans = selectors.patient_scans(request.user, pid)
     pdf = patient_report_pdf(found, scans, request.user.get_username())
     record(request.user, AuditEvent.DOWNLOADED, object_type="patient", object_id=pid, detail="PDF report")

@@ -56,6 +56,26 @@ def test_uploads_have_their_own_lower_rate(owner, settings):
     assert client.get("/api/v1/scans").status_code == 200
 
 
+def test_an_upload_counts_against_both_of_its_throttles_in_one_statement(owner, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import ThrottleWindow
+
+    settings.API_THROTTLE_RATES = {"user": "4/min", "upload": "2/hour"}
+    client = token_client(owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/api/v1/scans", {}).status_code == 400
+    assert sum("accounts_throttlewindow" in q["sql"] for q in queries.captured_queries) == 1
+    assert sorted(k.split(":")[0] for k in ThrottleWindow.objects.values_list("key", flat=True)) == ["upload", "user"]
+    assert client.post("/api/v1/scans", {}).status_code == 400
+    assert_error(client.post("/api/v1/scans", {}), 429, "throttled")  # the upload rate, 2/hour
+    assert client.get("/api/v1/scans").status_code == 200  # the 4th call: within 4/min
+    assert_error(client.get("/api/v1/scans"), 429, "throttled")  # the 5th: refused calls counted too
+    counts = dict(ThrottleWindow.objects.values_list("key", "count"))
+    assert sorted(counts.values()) == [3, 5]
+
+
 def test_a_bad_throttle_rate_stops_the_process(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 

@@ -78,6 +78,28 @@ def test_batch_needs_files_and_caps_their_number(owner, settings):
     assert not Scan.objects.exists()
 
 
+def test_batch_takes_as_many_files_as_a_batch_by_default_and_refuses_one_more(owner, settings):
+    """500 distinct slices in one call: every one answered in order and stored, chunk by chunk."""
+    assert settings.API_BATCH_MAX_FILES == settings.BATCH_MAX_FILES == 500
+    settings.BATCH_CHUNK = 64
+    files = [ContentFile(png(size=64, seed=i), name=f"{i}.png") for i in range(500)]
+    client = token_client(owner)
+    response = client.post("/api/predict/batch", {"images": files})
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert len(body) == 500
+    for i, item in enumerate(body):
+        if "error" in item:  # a synthetic slice the guard does not take for a brain MRI
+            assert item["filename"] == f"{i}.png" and item["error"]["code"] == "out_of_scope"
+        else:
+            assert_prediction(item)
+    names = set(Scan.objects.filter(owner=owner).values_list("original_name", flat=True))
+    assert names == {f"{i}.png" for i in range(500)}
+    more = [ContentFile(png(size=64, seed=1000 + i), name=f"more-{i}.png") for i in range(501)]
+    assert_error(client.post("/api/predict/batch", {"images": more}), 400, "too_many_files", "images")
+    assert Scan.objects.filter(owner=owner).count() == 500
+
+
 def test_model_info_has_architecture_and_training(owner):
     body = token_client(owner).get("/api/model/info").json()
     assert {"name", "version", "architecture", "parameters", "input_shape", "classes", "training",
