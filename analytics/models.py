@@ -23,8 +23,10 @@ def _model(cube):
     if not cube.timing:
         attrs["conf_micro"] = models.BigIntegerField()  # confidence summed, in millionths: exact sums
     #  The key leads with the owner (a clinician's rows lie together); everyone's figures over a date
-    #  range read by bucket instead: without this index they read the whole table.
-    indexes = [models.Index(fields=["bucket"], name=f"{cube.name}_by_bucket")] if "owner_id" in cube.dims else []
+    #  range read by bucket instead: without this index they read the whole table. The owner after the
+    #  bucket keeps the planner on the key for one owner's figures (with the bucket alone it took this
+    #  index for the busiest clinician too and read everyone's month: 22 ms against 2 ms).
+    indexes = [models.Index(fields=["bucket", "owner_id"], name=f"{cube.name}_by_bucket")] if "owner_id" in cube.dims else []
     attrs["Meta"] = type("Meta", (), {"db_table": cube.table, "indexes": indexes, "constraints": [
         models.UniqueConstraint(fields=list(cube.key), name=f"{cube.table}_key")]})
     name = "".join(part.capitalize() for part in cube.name.split("_")) + "Rollup"
