@@ -70,6 +70,13 @@ def dataset_images(per_class: int = 1) -> list:
             for path in sorted((root / cls).glob("*.jpg"))[:per_class]]
 
 
+def dataset_files(per_class: int = 1) -> list[tuple[str, Path]]:
+    """dataset_images() for a fixture or a test body: skips the test, with the reason, without the data sets."""
+    if not (DATASETS / "brain-tumor-mri" / "Training").is_dir():
+        pytest.skip(f"the shared data sets are not at {DATASETS}")
+    return dataset_images(per_class)
+
+
 # --- uploads and stored state --------------------------------------------------------------
 
 def upload(client: Client, data: bytes, name: str = "slice.png", htmx: bool = True, **fields):

@@ -13,7 +13,7 @@ from PIL import Image
 from ml.versions import _version_key, load_card, served_version
 from scans.models import Prediction, Review, Scan, ShadowPrediction
 from scans.reviews import review_scan
-from tests.helpers import client_for, dataset_images, encode, upload
+from tests.helpers import client_for, dataset_files, encode, upload
 
 pytestmark = pytest.mark.django_db
 OLD, MIDDLE = "neurolens-cnn-1.1.0", "neurolens-cnn-1.2.0"
@@ -24,7 +24,7 @@ CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
 def rescored(owner, colleague, reviewer):
     """owner: six slices and a grey portrait; colleague: two slices; three reviewed; every scan then
     re-scored by 1.1.0 and the owner's also by 1.2.0."""
-    images = dataset_images(per_class=2)
+    images = dataset_files(per_class=2)
     for cls, path in images[:6]:
         assert upload(client_for(owner), path.read_bytes(), name=path.name).status_code == 200
     portrait = encode(Image.fromarray(skimage.data.astronaut()).convert("L"), "PNG")
@@ -142,7 +142,7 @@ def test_the_filters_narrow_the_comparison(rescored, reviewer):
 
 
 def test_without_shadows_the_dashboard_says_how_to_get_them(owner, reviewer):
-    path = dataset_images()[0][1]
+    path = dataset_files()[0][1]
     upload(client_for(owner), path.read_bytes(), name=path.name)
     html = client_for(reviewer).get(reverse("analytics:dashboard")).content.decode()
     assert "No scan under these filters has answers from two model versions" in html

@@ -20,7 +20,7 @@ from scans.intake.ingest import read_image
 from scans.models import Prediction, Review, Scan, ShadowPrediction
 from scans.reviews import review_scan
 from scans.services import delete_scan
-from tests.helpers import client_for, dataset_images, encode, make_scan, upload
+from tests.helpers import client_for, dataset_files, encode, make_scan, upload
 
 pytestmark = pytest.mark.django_db
 OLD = "neurolens-cnn-1.1.0"
@@ -41,7 +41,7 @@ def grey_photograph() -> bytes:
 def stored(owner, reviewer):
     """Eight MRI slices (two per class) and a grey photograph, uploaded through the app; two reviewed."""
     client = client_for(owner)
-    for cls, path in dataset_images(per_class=2):
+    for cls, path in dataset_files(per_class=2):
         assert upload(client, path.read_bytes(), name=f"{cls}-{path.name}").status_code == 200
     assert upload(client, grey_photograph(), name="portrait.png").status_code == 200
     scans = list(Scan.objects.order_by("pk"))
