@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     val_inputs = pixels_to_input(va_x)
     last_ckpt = time.perf_counter()
+    step_times: list[float] = []
     while progress() < 1.0:
         epoch = state["step"] // args.steps + 1
         te, losses, hits = time.perf_counter(), [], []
@@ -302,7 +303,14 @@ def main(argv: list[str] | None = None) -> int:
             losses.append(float(loss))
             hits.append(float(hit))
             state["step"] += 1
-            state["train_seconds"] += time.perf_counter() - ts
+            # A step that took far longer than the recent ones was paused (SIGSTOP while the machine
+            # is needed for a benchmark, a laptop asleep): count a typical step, so a pause does not
+            # consume the time-based schedule.
+            took = time.perf_counter() - ts
+            typical = float(np.median(step_times)) if step_times else took
+            state["train_seconds"] += min(took, 10 * typical) if len(step_times) >= 20 else took
+            step_times.append(took)
+            del step_times[:-200]
             if time.perf_counter() - last_ckpt > args.checkpoint_minutes * 60:
                 checkpoint()
                 last_ckpt = time.perf_counter()
