@@ -366,6 +366,9 @@ DICOM_HOST = env_str("DICOM_HOST", "0.0.0.0")
 DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1)
 DICOM_ALLOWED_AES = env_list("DICOM_ALLOWED_AES", [])  # empty: any calling AE title
 DICOM_SERIES_IDLE_S = env_int("DICOM_SERIES_IDLE_S", 30, minimum=1)
+#  Processes that de-identify and encode received instances beside the listener (scans/studies/workers.py):
+#  -1 (default) = one less than the cores, 1 to 4; 0 = threads in the listener's own process.
+DICOM_WORK_PROCESSES = env_int("DICOM_WORK_PROCESSES", -1, minimum=-1)
 DICOM_SERVICE_USER = env_str("DICOM_SERVICE_USER", "pacs")  # owns every study that arrives over the network
 #  Where results go when a series is done: "AET@host:port" (C-STORE) and/or a STOW-RS URL.
 DICOM_RESULTS_AE = env_str("DICOM_RESULTS_AE", "")

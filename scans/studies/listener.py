@@ -4,8 +4,8 @@ The C-STORE handler screens each instance on attributes that identify nobody (SO
 pixel module, UIDs) and checks that its pixels decode (compressed ones are decoded; uncompressed
 ones must hold every byte they declare), so a sender hears 0xC000 "cannot understand" for an
 instance NeuroLens could not use, and nothing of it is kept. It then answers at once; a worker
-thread de-identifies it (scans.studies.receive) before anything else is read, and encodes it, and
-the result is held in memory with its association. Should that still fail (an error no check
+process (scans.studies.workers) de-identifies it (scans.studies.receive) before anything else is
+read, and encodes it, and the result is held in memory with its association. Should that still fail (an error no check
 foresaw), the instance is dropped, logged and counted. Nothing is stored until its series is complete: when the association is
 released, or when a series has received nothing for DICOM_SERIES_IDLE_S seconds while the
 association stays open. An aborted association (or a dropped connection) discards what it
@@ -40,6 +40,7 @@ from pydicom.uid import (
 from pynetdicom import AE, StoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification
 
+from scans.studies import workers
 from scans.studies.receive import MR_CLASSES, OWN_CLASSES, Ignored, Refused, complete, screen
 from scans.studies.store import store_frames
 
@@ -74,7 +75,9 @@ class Listener:
         self._callers: dict[int, str] = {}  # association -> the calling AE title
         self._lock = threading.Lock()
         self._store = ThreadPoolExecutor(1, thread_name_prefix="neurolens-dicom-store")
-        #  De-identification, decoding and PNG encoding while the next instances arrive.
+        #  De-identification, decoding and PNG encoding while the next instances arrive: in worker
+        #  processes (scans.studies.workers), or on threads here where DICOM_WORK_PROCESSES is 0.
+        self._processes = workers.process_count() > 0
         self._work = ThreadPoolExecutor(2, thread_name_prefix="neurolens-dicom-work")
         self._stop = threading.Event()
         self.received = self.refused = self.dropped = 0
@@ -104,6 +107,8 @@ class Listener:
         from scans.studies.sr import warm
 
         warm()  # highdicom's tables, before the first series needs them
+        if self._processes:
+            workers.pool()  # its processes started and ready before the first association
         handlers = [(evt.EVT_C_STORE, self.on_store), (evt.EVT_C_ECHO, lambda e: 0x0000),
                     (evt.EVT_RELEASED, self.on_released), (evt.EVT_ABORTED, self.on_aborted),
                     (evt.EVT_CONN_CLOSE, self.on_closed)]
@@ -138,7 +143,10 @@ class Listener:
             status.Status, status.ErrorComment = exc.status, exc.message[:64]
             log.info("refused an instance from %s: %s", event.assoc.requestor.ae_title, exc.message)
             return status
-        work = self._work.submit(self._complete, ds, series)
+        if self._processes:
+            work = workers.submit(event.encoded_dataset(), series)
+        else:
+            work = self._work.submit(self._complete, ds, series)
         now = time.monotonic()
         key = id(event.assoc)
         with self._lock:
@@ -154,9 +162,16 @@ class Listener:
         try:
             return [f.encode() for f in complete(ds, series)]
         except Refused as exc:  # screened and decodable, then failed after all: the series goes on without it
-            self.dropped += 1
-            log.warning("an instance was dropped after it was accepted: %s", exc.message)
-            return []
+            return exc.message
+
+    def _frames(self, work: list) -> list:
+        frames = []
+        for done in work:
+            got = workers.frames_of(done)
+            if not got:
+                self.dropped += 1
+            frames += got
+        return frames
 
     def on_released(self, event) -> None:
         self._flush(id(event.assoc), event.assoc.requestor.ae_title)
@@ -193,7 +208,7 @@ class Listener:
 
     def _store_now(self, work: list, sender: str) -> None:
         close_old_connections()
-        frames = [f for w in work for f in w.result()]
+        frames = self._frames(work)
         try:
             for series in store_frames(frames, "dimse", f"AE {sender}"):
                 log.info("series %s stored: %d new slices from AE %s", series.pk, len(frames), sender)

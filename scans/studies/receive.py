@@ -84,6 +84,15 @@ class Frame:
     window_width: float = 1.0
     _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
 
+    def __getstate__(self) -> dict:
+        """Pickled (from a worker process, scans.studies.workers) without its lock; encode() first."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def encode(self) -> Frame:
         """The staged DICOM, the 16-bit PNG and the default window (numpy and zlib let go of the GIL).
         Safe to call twice at once: the second call waits and finds the work done."""

@@ -147,3 +147,42 @@ def test_a_compressed_instance_that_does_not_decode_is_refused_and_nothing_is_st
     assert send(run.listener.address[1], [ds], syntaxes=[JPEGLSLossless]) == [0xC000]
     time.sleep(0.5)
     assert not Study.objects.exists() and not Slice.objects.exists() and stored_files(settings) == []
+
+
+def test_instances_are_completed_in_worker_processes_and_a_killed_worker_is_replaced(listener, settings):
+    """The association thread only screens; de-identification and encoding run in spawned processes.
+    A worker killed between series (out of memory, an operator's kill) costs the next series nothing."""
+    import os
+    import signal
+
+    from scans.studies import workers
+
+    settings.DICOM_WORK_PROCESSES = 1
+    run = listener()
+    executor = workers.pool()
+    pids = list(executor._processes)
+    assert pids and os.getpid() not in pids
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not executor._broken and time.monotonic() < deadline:  # the executor notices its dead worker
+        time.sleep(0.05)
+    assert executor._broken
+    assert send(run.listener.address[1], mr_series("glioma", 4)) == [0] * 4
+    [series_id] = run.wait_stored()
+    assert Slice.objects.filter(series_id=series_id).count() == 4 and run.listener.dropped == 0
+    assert workers.pool() is not executor and not set(workers.pool()._processes) & set(pids)
+
+
+def test_with_no_worker_processes_the_listener_completes_instances_on_its_own_threads(listener, settings):
+    settings.DICOM_WORK_PROCESSES = 0
+    run = listener()
+    assert not run.listener._processes
+    datasets = mr_series("glioma", 3)
+    assert send(run.listener.address[1], datasets) == [0] * 3
+    [series_id] = run.wait_stored()
+    slices = list(Slice.objects.filter(series_id=series_id))
+    assert len(slices) == 3 and run.listener.dropped == 0
+    with slices[0].pixels.open("rb") as fh:
+        stored = np.asarray(Image.open(fh)).astype(np.int64) + int(slices[0].offset)
+    assert any(np.array_equal(stored, ds.pixel_array.astype(np.int64)) for ds in datasets)
