@@ -82,3 +82,11 @@ def current_review(scan) -> Review | None:
         cached = scan.reviews.filter(current=True).select_related("reviewer").first()
         scan._current_review = cached
     return cached
+
+
+def counts_line(result: dict) -> str:
+    """"glioma 12, no tumour 40; 3 out of scope" from a series_result (empty before there is one)."""
+    if not result.get("slices"):
+        return ""
+    classes = ", ".join(f"{DISPLAY_NAMES.get(c, c).lower()} {n}" for c, n in result.get("counts", {}).items() if n)
+    return f"{classes or 'no slice in scope'}; {result.get('out_of_scope', 0)} out of scope"

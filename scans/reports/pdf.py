@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
+from django.db.models import Count
 from django.http import HttpResponse
 from django.utils import timezone
 from reportlab.lib import colors
@@ -18,9 +19,9 @@ from reportlab.platypus.flowables import Flowable
 
 from ml.infer import get_classifier
 from scans import selectors
-from scans.models import Patient, Scan
+from scans.models import Patient, Scan, Series, Slice
 from scans.reports.heatmaps import display_png, heatmap_png
-from scans.verdicts import OUT_OF_SCOPE_TITLE, current_review, of_scan
+from scans.verdicts import OUT_OF_SCOPE_TITLE, counts_line, current_review, of_scan
 
 NOTICE = "This report supports a clinical decision; it is not a diagnosis."
 STYLES = getSampleStyleSheet()
@@ -28,30 +29,89 @@ SIDE = 70 * mm
 
 
 def scan_report_pdf(scan: Scan, generated_by: str) -> bytes:
-    return _build(f"NeuroLens report: scan {scan.pk}", generated_by, [scan])
+    return _build(f"NeuroLens report: scan {scan.pk}", generated_by, [_scan_section(scan)])
 
 
 def patient_report_pdf(patient: Patient, scans: Iterable[Scan], generated_by: str) -> bytes:
-    """One patient's scans: a summary table (one row per scan, its result as headlined), then a page each."""
+    """One patient's scans: a summary table (one row per stand-alone scan and one per PACS series, each
+    result as headlined), then a page per scan; a series gets one section with its result, the rule
+    and its slice evidence: the key slices and every reviewed slice, not each of its slices."""
     scans = list(selectors.with_review_status(Scan.objects.filter(pk__in=[s.pk for s in scans]))
                  .select_related("prediction", "owner").order_by("created", "id"))
-    whose = "a DICOM pseudonym, shared" if patient.is_pseudonym else f"a patient of {patient.owner.get_username()}"
-    return _build(f"NeuroLens report: patient {patient.reference}", generated_by, scans,
-                  summary=[Paragraph(escape(f"Patient {patient.reference} ({whose}): {len(scans)} scan(s), oldest "
-                                            "first."), STYLES["Normal"]), Spacer(1, 3 * mm), _summary_table(scans)])
-
-
-def _summary_table(scans: list[Scan]) -> Table:
-    rows = [["Scan", "Uploaded", "Result", "Model said", "Status"]]
+    of_series = {row["scan_id"]: row for row in Slice.objects.filter(scan__in=scans)
+                 .values("scan_id", "series_id", "key", "position")}
+    series = {s.pk: s for s in Series.objects.filter(pk__in={r["series_id"] for r in of_series.values()})}
+    parts: list[Scan | Series] = []
+    evidence: dict[int, list[Scan]] = {}
     for scan in scans:
-        h = of_scan(scan)
-        rows.append([str(scan.pk), f"{timezone.localtime(scan.created):%d %b %Y %H:%M}", _cell(h.title),
+        row = of_series.get(scan.pk)
+        if row is None:
+            parts.append(scan)
+            continue
+        if row["series_id"] not in evidence:
+            evidence[row["series_id"]] = []
+            parts.append(series[row["series_id"]])
+        if row["key"] or of_scan(scan).reviewed:
+            evidence[row["series_id"]].append(scan)
+    for shown in evidence.values():
+        shown.sort(key=lambda scan: of_series[scan.pk]["position"])
+    whose = "a DICOM pseudonym, shared" if patient.is_pseudonym else f"a patient of {patient.owner.get_username()}"
+    alone, in_series = sum(isinstance(p, Scan) for p in parts), len(evidence)
+    counted = f"{alone} scan(s)" + (f" and {in_series} PACS series" if in_series else "")
+    sections: list[list[Flowable]] = []
+    for part in parts:
+        sections.append(_scan_section(part) if isinstance(part, Scan)
+                        else _series_section(part, evidence[part.pk]))
+    return _build(f"NeuroLens report: patient {patient.reference}", generated_by, sections,
+                  summary=[Paragraph(escape(f"Patient {patient.reference} ({whose}): {counted}, oldest first."),
+                                     STYLES["Normal"]), Spacer(1, 3 * mm), _summary_table(parts, series_sizes(parts))])
+
+
+def series_sizes(parts: list) -> dict[int, int]:
+    ids = [p.pk for p in parts if isinstance(p, Series)]
+    return dict(Slice.objects.filter(series_id__in=ids).values_list("series_id").annotate(n=Count("id")))
+
+
+def _summary_table(parts: list, sizes: dict[int, int]) -> Table:
+    rows = [["Scan", "Uploaded", "Result", "Model said", "Status"]]
+    for part in parts:
+        if isinstance(part, Series):
+            result = part.result or {}
+            rows.append([_cell(f"Series {part.number if part.number is not None else part.pk}, "
+                               f"{sizes.get(part.pk, 0)} slices"),
+                         f"{timezone.localtime(part.created):%d %b %Y %H:%M}",
+                         _cell(result.get("label_display", "") if part.status == Series.DONE else "Not classified yet"),
+                         _cell(counts_line(result)), part.status])
+            continue
+        h = of_scan(part)
+        rows.append([str(part.pk), f"{timezone.localtime(part.created):%d %b %Y %H:%M}", _cell(h.title),
                      _cell(h.model_said), h.status.replace("_", " ")])
-    table = Table(rows, colWidths=[14 * mm, 32 * mm, 48 * mm, 50 * mm, 28 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[22 * mm, 30 * mm, 46 * mm, 48 * mm, 26 * mm], repeatRows=1)
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONTSIZE", (0, 0), (-1, -1), 8),
                                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
     return table
+
+
+def _series_section(series: Series, shown: list[Scan]) -> list[Flowable]:
+    """A series' result by its rule, said to summarise single-slice results, then the slice evidence."""
+    result = series.result or {}
+    name = f"Series {series.number if series.number is not None else series.pk}"
+    heading = escape(f"{name}{': ' + series.description if series.description else ''}, "
+                     f"{result.get('slices', 0)} slices, {timezone.localtime(series.created):%d %b %Y %H:%M}")
+    if series.status != Series.DONE:
+        lines = [f"<b>Result: not available</b> (the series is {escape(series.status)})."]
+    else:
+        lines = [(f"<b>Series result: {escape(result.get('label_display', ''))}</b>, model "
+                  f"{escape(str(result.get('model_version', '')))}. Slices: {escape(counts_line(result))}."),
+                 escape(result.get("rule", "")), f"<i>{escape(result.get('single_slice_note', ''))}</i>"]
+    lines.append("Slice evidence below: the key slices and every reviewed slice; the series page shows them all."
+                 if shown else "No slice of this series is a key image or reviewed yet.")
+    story: list[Flowable] = [Paragraph(heading, STYLES["Heading2"])]
+    story += [Paragraph(line, STYLES["Normal"]) for line in lines]
+    for scan in shown:
+        story += [Spacer(1, 6 * mm), *_scan_section(scan, level="Heading3")]
+    return story
 
 
 def _cell(text: str) -> Paragraph:
@@ -66,7 +126,7 @@ def pdf_response(data: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _build(title: str, generated_by: str, scans: list[Scan], summary: list[Flowable] = ()) -> bytes:
+def _build(title: str, generated_by: str, sections: list[list[Flowable]], summary: list[Flowable] = ()) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author="NeuroLens", subject=NOTICE,
                             leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm)
@@ -80,15 +140,15 @@ def _build(title: str, generated_by: str, scans: list[Scan], summary: list[Flowa
         Spacer(1, 6 * mm),
         *summary,
     ]
-    for i, scan in enumerate(scans):
+    for i, section in enumerate(sections):
         if i or summary:
             story.append(PageBreak())
-        story += _scan_section(scan)
+        story += section
     doc.build(story)
     return buf.getvalue()
 
 
-def _scan_section(scan: Scan) -> list[Flowable]:
+def _scan_section(scan: Scan, level: str = "Heading2") -> list[Flowable]:
     """The scan's result as its headline (scans.verdicts): the verdict once reviewed, the model's output
     beside it; an out-of-scope image "not assessed", with no class, probabilities or heat map."""
     p, h = scan.prediction, of_scan(scan)
@@ -107,7 +167,7 @@ def _scan_section(scan: Scan) -> list[Flowable]:
     if p.shows_class:
         pictures = [[_picture(image), _picture(heatmap_png(scan))],
                     ["Image", f"Heat map (where the model looked for {p.get_label_display()})"]]
-    story = [Paragraph(heading, STYLES["Heading2"]), Table(pictures), Spacer(1, 4 * mm)]
+    story = [Paragraph(heading, STYLES[level]), Table(pictures), Spacer(1, 4 * mm)]
     if p.shows_class:
         rows = [["Class (the model's probabilities)", "Probability"]] + [
             [r["name"] + (" (most likely)" if r["is_label"] else ""), f"{r['probability']:.1%}"] for r in p.class_rows()]

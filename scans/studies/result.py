@@ -59,11 +59,3 @@ def series_result(slices: list[tuple[int, object]]) -> dict:
         "key_slices": [sid for sid, _ in key], "key_scores": [round(score(p), 4) for _, p in key],
         "model_version": ", ".join(versions), "rule": RULE, "single_slice_note": SINGLE_SLICE,
     }
-
-
-def counts_line(result: dict) -> str:
-    """"glioma 12, no tumour 40; 3 out of scope" from a series_result (empty before there is one)."""
-    if not result.get("slices"):
-        return ""
-    classes = ", ".join(f"{DISPLAY_NAMES.get(c, c).lower()} {n}" for c, n in result.get("counts", {}).items() if n)
-    return f"{classes or 'no slice in scope'}; {result.get('out_of_scope', 0)} out of scope"

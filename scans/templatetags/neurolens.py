@@ -1,7 +1,6 @@
 from django import template
 
-from scans.studies.result import counts_line
-from scans.verdicts import of_scan
+from scans.verdicts import counts_line, of_scan
 
 register = template.Library()
 

@@ -103,3 +103,22 @@ def test_the_patient_page_and_the_worklist_read_as_many_queries_for_two_series_a
             stow(token_client(owner), mr_series("meningioma", 4, series=2))
     assert rows(answers[0], "series-row") == 2 and rows(answers[1], "key-slice") > len(series.result["key_slices"])
     assert counts[1] == counts[0]
+
+
+def test_the_patient_pdf_gives_a_series_one_row_and_one_section_with_its_key_and_reviewed_slices(series, reviewer):
+    from tests.scans.test_reports import pdf_text
+
+    ordinary = Slice.objects.filter(series=series, key=False).select_related("scan").order_by("position").first()
+    client = client_for(reviewer)
+    answer = client.post(reverse("scans:review", args=[ordinary.scan_id]),
+                         {"status": "corrected", "corrected_label": "pituitary", "comment": "Sellar mass."})
+    assert answer.status_code in (200, 302), answer.content[:300]
+    patient = Patient.objects.get(reference=series.study.patient_ref)
+    text = pdf_text(client.get(reverse("scans:patient-report", args=[patient.public_id])))
+    flat = " ".join(text.split())
+    assert "0 scan(s) and 1 PACS series" in flat and "6 slices" in flat
+    assert f"Series result: {series.result['label_display']}" in flat and "trained on single 2-D slices" in flat
+    shown = {int(n) for n in __import__("re").findall(r"Scan (\d+): ", flat)}
+    keys = set(Slice.objects.filter(series=series, key=True).values_list("scan_id", flat=True))
+    assert shown == keys | {ordinary.scan_id} and len(keys) == KEY_IMAGES  # not all six slices
+    assert "Pituitary" in flat and "reviewer's verdict" in flat
