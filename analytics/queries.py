@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from analytics import cubes
-from analytics.scope import Scope, grouped, percentile, predictions
+from analytics.scope import Scope, as_date, grouped, grouped_sql, percentile, predictions
 from ml.infer import CLASSES, DISPLAY_NAMES
 
 #  The one histogram: tenths of confidence (the last includes 100 %).
@@ -166,21 +167,26 @@ def inference_by_version(scope: Scope) -> list[dict]:
 
 
 def usage(scope: Scope, top: int = USAGE_TOP, names: bool = False) -> dict:
-    """Scans per user and day (days in the viewer's zone), from one grouped query (per day alone when
-    top is 0): per-day totals, and the `top` busiest users with their scans, active days and per-day
-    counts; everyone else is summed per day in `others`. `names` fetches the kept users' names."""
-    rows = grouped(scope, ("owner_id",) if top else (), period="day")
+    """Scans per user and day (days in the viewer's zone): per-day totals, and the `top` busiest users
+    with their scans, active days and per-day counts; everyone else is summed per day in `others`.
+    `names` fetches the kept users' names. The ranking is done in SQL over the rollup (_ranked_days),
+    so the page reads at most top + 1 rows per day however many users there are."""
     users: dict[int, dict] = {}
     totals: dict[date, int] = {}
-    for r in rows:
-        totals[r["period"]] = totals.get(r["period"], 0) + r["n"]
+    others: dict[date, int] = {}
+    rows = _ranked_days(scope, top) if top else None
+    if rows is None:
+        rows = [(r.get("owner_id"), r["period"], r["n"]) for r in grouped(scope, ("owner_id",) if top else (),
+                                                                         period="day")]
+    for owner, day, n in rows:
+        totals[day] = totals.get(day, 0) + n
         if top:
-            u = users.setdefault(r["owner_id"], {"owner": r["owner_id"], "scans": 0, "per_day": {}})
-            u["scans"] += r["n"]
-            u["per_day"][r["period"]] = r["n"]
-    ranked = sorted(users.values(), key=lambda u: (-u["scans"], u["owner"]))
-    kept, others = ranked[:top], {}
-    for u in ranked[top:]:
+            u = users.setdefault(owner, {"owner": owner, "scans": 0, "per_day": {}})
+            u["scans"] += n
+            u["per_day"][day] = u["per_day"].get(day, 0) + n
+    ranked = sorted((u for u in users.values() if u["owner"] is not None), key=lambda u: (-u["scans"], u["owner"]))
+    kept = ranked[:top]
+    for u in [*ranked[top:], *([users[None]] if None in users else [])]:
         for d, n in u["per_day"].items():
             others[d] = others.get(d, 0) + n
     found = dict(get_user_model().objects.filter(pk__in=[u["owner"] for u in kept]).values_list("pk", "username")
@@ -190,6 +196,23 @@ def usage(scope: Scope, top: int = USAGE_TOP, names: bool = False) -> dict:
     days = _periods(min(totals), max(totals), "day") if totals else []
     return {"days": days, "per_day": [{"date": d, "count": totals.get(d, 0)} for d in days],
             "users": kept, "others": others}
+
+
+def _ranked_days(scope: Scope, top: int) -> list[tuple] | None:
+    """(owner or None for everyone outside the `top` busiest, day, scans) in one query over the
+    rollup; None where no rollup serves the scope (the caller then groups the rows)."""
+    inner = grouped_sql(scope, ("owner_id",), period="day")
+    if inner is None:
+        return None
+    sql, params = inner
+    ranked = (f"WITH g AS ({sql}), "
+              "t AS (SELECT owner_id, SUM(n) AS scans FROM g GROUP BY owner_id HAVING SUM(n) > 0), "
+              "k AS (SELECT owner_id FROM t ORDER BY scans DESC, owner_id LIMIT %s) "
+              "SELECT k.owner_id, g.period, SUM(g.n) FROM g LEFT JOIN k ON k.owner_id = g.owner_id "
+              "GROUP BY k.owner_id, g.period HAVING SUM(g.n) > 0")
+    with connection.cursor() as cursor:
+        cursor.execute(ranked, [*params, top])
+        return [(owner, as_date(day), int(n)) for owner, day, n in cursor.fetchall()]
 
 
 def busiest_users(seen: dict) -> list[dict]:

@@ -157,10 +157,33 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
     """Counts (`n`, and `conf_micro`: confidence summed in millionths, except for timing) per value of
     `dims` (and per `period`, a day or week in the viewer's zone) over the scope, in one query.
     `span` adds the first and last bucket (hour or day, UTC) of each group."""
+    parts = _rollup_parts(scope, dims, period, timing, span)
+    if parts is None:
+        return _grouped_rows(scope, dims, period, timing, span)
+    if len(parts) == 1:  # one rollup: every group comes once already
+        return [r for r in (list(parts[0]) if span else _fetch(parts[0])) if r["n"]]
+    rows = parts[0].union(*parts[1:], all=True)
+    return _merge(list(rows) if span else _fetch(rows), (*dims, *(("period",) if period else ())))
+
+
+def grouped_sql(scope: Scope, dims: tuple[str, ...], period: str | None = None) -> tuple[str, list] | None:
+    """grouped()'s rollup query as SQL and parameters, for a query that reads it as a subquery (a group
+    may come once per rollup it spans: sum again by the same columns); None where no rollup serves it."""
+    parts = _rollup_parts(scope, dims, period, False, False)
+    if parts is None:
+        return None
+    qs = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool,
+                  span: bool) -> list[QuerySet] | None:
+    """One grouped query per rollup of the plan, or None when only the rows can answer."""
     need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
     plan = _plan(scope, need, timing, period)
     if plan is None:
-        return _grouped_rows(scope, dims, period, timing, span)
+        return None
     measures = {"n": Sum("n")} if timing else {"n": Sum("n"), "conf_micro": Sum("conf_micro")}
     if span:
         measures.update(first=Min("bucket"), last=Max("bucket"))
@@ -171,23 +194,20 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
         if scope.min_pct is not None:
             qs = qs.filter(conf_pct__gte=int(scope.min_pct))
         parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
-    if len(parts) == 1:  # one rollup: every group comes once already
-        return [r for r in (list(parts[0]) if span else _fetch(parts[0])) if r["n"]]
-    rows = parts[0].union(*parts[1:], all=True)
-    return _merge(list(rows) if span else _fetch(rows), (*dims, *keys))
+    return parts
 
 
 def _fetch(qs: QuerySet) -> list[dict]:
     """A grouped rollup query's rows as dicts, without the ORM's per-value converters, which cost more
     than the query on the usage chart (a row per user and day: thousands). What they did is done here:
-    sums are integers (PostgreSQL's SUM of a bigint is a numeric), a day or week is a date (see _as_date)
+    sums are integers (PostgreSQL's SUM of a bigint is a numeric), a day or week is a date (see as_date)
     and out-of-scope a bool (SQLite: 0 or 1). First and last buckets (`span`) take the ORM's way."""
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         raw = cursor.fetchall()
-    convert = {"n": int, "conf_micro": int, "out_of_scope": bool, "period": _as_date}
+    convert = {"n": int, "conf_micro": int, "out_of_scope": bool, "period": as_date}
     steps = [(i, convert[name]) for i, name in enumerate(names) if name in convert]
     out = []
     for values in raw:
@@ -199,7 +219,7 @@ def _fetch(qs: QuerySet) -> list[dict]:
     return out
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
     """A day or week start as a date: PostgreSQL's week comes back as a timestamp, SQLite's as text."""
     if isinstance(value, str):
         return date.fromisoformat(value[:10])
