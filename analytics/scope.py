@@ -5,7 +5,8 @@ where no rollup can answer (a text search; inference times under a minimum confi
 Time: rollups count per hour (or day) in UTC. A viewer's day is the hours that start on it in
 their time zone, so in a zone whose offset is not whole hours (India, +5:30) a day runs from
 00:30 to 00:30 local time. Day rollups serve whole UTC days; the hours at either end of a date
-range come from an hour rollup; per-day figures for a viewer outside UTC come from hour rollups."""
+range come from an hour rollup; per-day figures for a viewer outside UTC come from day rollups
+corrected by the hours at their ends on PostgreSQL (_local_days), from hour rollups elsewhere."""
 
 from __future__ import annotations
 
@@ -14,7 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.db import connection
-from django.db.models import DateField, F, FilteredRelation, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    DateField,
+    F,
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncWeek
 
@@ -181,20 +195,72 @@ def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timin
                   span: bool) -> list[QuerySet] | None:
     """One grouped query per rollup of the plan, or None when only the rows can answer."""
     need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
-    plan = _plan(scope, need, timing, period)
+    plan = _local_days(scope, need, timing, period)
     if plan is None:
-        return None
-    measures = {"n": Sum("n")} if timing else {"n": Sum("n"), "conf_micro": Sum("conf_micro")}
-    if span:
-        measures.update(first=Min("bucket"), last=Max("bucket"))
-    keys = {"period": _period(period, scope.tz)} if period else {}
+        plan = _plan(scope, need, timing, period)
+        if plan is None:
+            return None
+        plan = [(model, bounds, scope.tz, 1) for model, bounds in plan]
     parts = []
-    for model, bounds in plan:
+    for model, bounds, tz, sign in plan:
+        measures = {"n": Sum("n")} if timing else {"n": Sum("n"), "conf_micro": Sum("conf_micro")}
+        if sign < 0:
+            measures = {name: total * Value(-1) for name, total in measures.items()}
+        if span:
+            measures.update(first=Min("bucket"), last=Max("bucket"))
+        keys = {"period": _period(period, tz)} if period else {}
         qs = model.objects.filter(bounds, scope.headline_q(), **scope.filters)
         if scope.min_pct is not None:
             qs = qs.filter(conf_pct__gte=int(scope.min_pct))
         parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
     return parts
+
+
+#  The hours whose day in the viewer's zone is not their UTC day (a few an evening or a morning: as many
+#  as the zone's offset has hours), in [lo, hi), or from the first to the last hour the rollup holds.
+MOST_BOUNDARY_HOURS = 6
+#  `= ANY(ARRAY(...))`, not `IN (...)`: the list is computed once and the hours read by the bucket index.
+BOUNDARY_HOURS = """{table}.bucket = ANY(ARRAY(SELECT h FROM generate_series(
+    COALESCE(%s::timestamptz, (SELECT MIN(bucket) FROM {table})),
+    COALESCE(%s::timestamptz, (SELECT MAX(bucket) FROM {table})), interval '1 hour') AS h
+WHERE (h AT TIME ZONE %s)::date <> (h AT TIME ZONE 'UTC')::date))"""
+
+
+def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple] | None:
+    """Per day or week in a zone other than UTC, from day rollups, not 24 hour rows a day: a UTC day's
+    row counts for the viewer's day of the same date, then each boundary hour (one whose day in the
+    zone is another) is taken back from its UTC date and given to its own day; the hours at the ends
+    of a date range come from the hour rollup. [(rollup, bucket condition, zone of the period, sign)],
+    or None where this does not apply (UTC, SQLite, a zone without a name, no day rollup)."""
+    name = getattr(scope.tz, "key", None)
+    if not period or _is_utc(scope.tz) or not name or connection.vendor != "postgresql":
+        return None
+    #  Far from UTC most of a day's hours are boundary hours, read twice: hours alone are cheaper there.
+    if abs(datetime.now(scope.tz).utcoffset()) > MOST_BOUNDARY_HOURS * HOUR:
+        return None
+    if scope.q or scope.scans is not None or (scope.min_pct is not None and not float(scope.min_pct).is_integer()):
+        return None
+    fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
+    day = next((c for c in fits if c.grain == "day"), None)
+    hour = next((c for c in fits if c.grain == "hour"), None)
+    if day is None or hour is None:
+        return None
+    pieces = _split(scope.start, scope.end, ["day", "hour"])
+    days = [(lo, hi) for grain, lo, hi in pieces if grain == "day"]
+    if not days:
+        return None
+    [(lo, hi)] = days
+    day_model, hour_model = ROLLUPS[day.name], ROLLUPS[hour.name]
+    table = connection.ops.quote_name(hour_model._meta.db_table)
+    boundary = RawSQL(BOUNDARY_HOURS.format(table=table), [lo, hi - HOUR if hi else None, name],
+                      output_field=BooleanField())
+    whole = Q(**({"bucket__gte": lo} if lo else {}), **({"bucket__lt": hi} if hi else {}))
+    plan = [(day_model, whole, UTC, 1), (hour_model, boundary, UTC, -1), (hour_model, boundary, scope.tz, 1)]
+    for grain, a, b in pieces:
+        if grain == "hour":
+            plan.append((hour_model, Q(**({"bucket__gte": a} if a else {}), **({"bucket__lt": b} if b else {})),
+                         scope.tz, 1))
+    return plan
 
 
 def _fetch(qs: QuerySet) -> list[dict]:

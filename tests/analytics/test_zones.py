@@ -1,0 +1,77 @@
+"""Per-day and per-week figures for a viewer outside UTC: on PostgreSQL they come from day rollups with
+the boundary hours (those whose day in the viewer's zone is not their UTC date) moved from one day
+to the other; they must equal what grouping the prediction rows gives, in every zone, across a
+daylight-saving change, with and without dates and filters."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from analytics import queries
+from analytics.scope import Scope, _grouped_rows, _local_days, grouped
+from scans.models import Prediction, Scan
+from tests.analytics.conftest import CLASSES
+
+pytestmark = pytest.mark.django_db
+#  Around the end of summer time in Europe (25 Oct 2026) and in the United States (1 Nov 2026).
+FIRST = datetime(2026, 10, 22, tzinfo=UTC)
+ZONES = ("Europe/Paris", "Asia/Kolkata", "America/New_York", "America/St_Johns")
+
+
+@pytest.fixture
+def every_hour(owner, colleague):
+    """A prediction every hour for 12 days, some hours two, owners and classes varying."""
+    rows = []
+    for i in range(12 * 24):
+        at = FIRST + timedelta(hours=i, minutes=(7 * i) % 60)
+        for k in range(1 + (i % 5 == 0)):
+            label = CLASSES[(i + k) % 4]
+            who = owner if (i + k) % 3 else colleague
+            confidence = 0.4 + ((i * 13 + k) % 60) / 100
+            scan = Scan.objects.create(owner=who, created=at, original_name=f"s{i}-{k}.png", image="demo/none.png",
+                                       sha256=f"{i * 2 + k:064x}", format="PNG", width=64, height=64, size_bytes=1)
+            rest = (1 - confidence) / 3
+            rows.append(Prediction(scan=scan, label=label, confidence=confidence, model_version="v1",
+                                   inference_ms=10, created=at, out_of_scope=(i % 17 == 0),
+                                   **{f"prob_{c}": confidence if c == label else rest for c in CLASSES}))
+    Prediction.objects.bulk_create(rows)
+    return owner
+
+
+def same(a: list[dict], b: list[dict]) -> bool:
+    def norm(rows):
+        return sorted(tuple(sorted((k, v) for k, v in r.items() if k in ("owner_id", "label", "out_of_scope",
+                                                                         "period", "n", "conf_micro")))
+                      for r in rows if r["n"])
+    return norm(a) == norm(b)
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_days_and_weeks_outside_utc_equal_the_rows_grouped(every_hour, zone):
+    tz = ZoneInfo(zone)
+    scopes = [Scope(tz=tz), Scope(tz=tz, label="glioma", min_pct=70), Scope(tz=tz, owner=every_hour.pk),
+              Scope(tz=tz).with_dates(date(2026, 10, 24), date(2026, 10, 26)),
+              Scope(tz=tz, review="unreviewed").with_dates(date(2026, 10, 25), date(2026, 10, 25)),
+              Scope(tz=tz).with_dates(None, date(2026, 10, 30)), Scope(tz=tz).with_dates(date(2026, 10, 28), None)]
+    for scope in scopes:
+        spans_a_utc_day = not (scope.start and scope.end) or scope.end - scope.start >= timedelta(days=2)
+        if connection.vendor == "postgresql" and spans_a_utc_day:  # a single day: its hours are read
+            assert _local_days(scope, {"owner_id"}, False, "day") is not None  # the day rollups are read
+        for dims, period in ((("owner_id",), "day"), (("label", "out_of_scope"), "week"), ((), "day")):
+            assert same(grouped(scope, dims, period), _grouped_rows(scope, dims, period, False, False)), \
+                (zone, scope, dims, period)
+
+
+def test_the_usage_chart_outside_utc_counts_each_scan_on_its_local_day(every_hour):
+    tz = ZoneInfo("Asia/Kolkata")
+    seen = queries.usage(Scope(tz=tz), top=1)
+    by_day: dict[date, int] = {}
+    for p in Prediction.objects.all():
+        #  The UTC hour a scan falls in belongs to the local day that hour starts in (18:00 UTC is 23:30
+        #  in India: that day; 19:00 UTC is 00:30: the next).
+        day = p.created.replace(minute=0, second=0, microsecond=0).astimezone(tz).date()
+        by_day[day] = by_day.get(day, 0) + 1
+    assert {d["date"]: d["count"] for d in seen["per_day"] if d["count"]} == by_day
+    assert sum(by_day.values()) == Prediction.objects.count()
