@@ -186,3 +186,18 @@ def test_with_no_worker_processes_the_listener_completes_instances_on_its_own_th
     with slices[0].pixels.open("rb") as fh:
         stored = np.asarray(Image.open(fh)).astype(np.int64) + int(slices[0].offset)
     assert any(np.array_equal(stored, ds.pixel_array.astype(np.int64)) for ds in datasets)
+
+
+def test_a_worker_error_is_logged_by_its_type_only_and_costs_that_instance_alone(caplog):
+    from concurrent.futures import Future
+
+    from scans.studies import workers
+
+    failed = Future()
+    failed.set_exception(ValueError("Doe^Jane 1970-01-01"))  # an error message quoting the instance
+    dropped = Future()
+    dropped.set_result("the image cannot be decoded")
+    with caplog.at_level("WARNING", logger="scans.studies.workers"):
+        assert workers.frames_of(failed) == [] and workers.frames_of(dropped) == []
+    assert "ValueError" in caplog.text and "Doe" not in caplog.text and "1970" not in caplog.text
+    assert workers.complete_file(b"not DICOM at all", "series", {}) == "the data set cannot be read"
