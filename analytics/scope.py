@@ -118,15 +118,27 @@ def _period(period: str | None, tz: tzinfo):
     return None
 
 
-def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, Q]] | None:
-    """[(rollup model, bucket condition)], or None where only the rows can answer."""
+def _smallest_cubes(scope: Scope, need: set[str], timing: bool) -> dict[str, cubes.Cube] | None:
+    """Per grain, the first (smallest) rollup holding every dimension in `need`; None where only the rows
+    can answer the scope (a text search, chosen scans, a minimum confidence between whole per cents)."""
     whole = scope.min_pct is None or float(scope.min_pct).is_integer()
     if scope.q or scope.scans is not None or not whole:
         return None
-    fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
+    out: dict[str, cubes.Cube] = {}
+    for c in cubes.CUBES:
+        if c.timing == timing and need <= set(c.dims):
+            out.setdefault(c.grain, c)
+    return out
+
+
+def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, Q]] | None:
+    """[(rollup model, bucket condition)], or None where only the rows can answer."""
+    smallest = _smallest_cubes(scope, need, timing)
+    if smallest is None:
+        return None
     #  Per day in a zone other than UTC: hours only; per day or week in UTC: days and hours.
     usable = ("hour",) if period and not _is_utc(scope.tz) else ("hour", "day") if period else cubes.GRAINS
-    best = {g: next((c for c in fits if c.grain == g), None) for g in usable}
+    best = {g: smallest.get(g) for g in usable}
     grains = [g for g in reversed(cubes.GRAINS) if best.get(g)]
     if "hour" not in grains:
         return None
@@ -238,11 +250,8 @@ def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None) 
     #  Far from UTC most of a day's hours are boundary hours, read twice: hours alone are cheaper there.
     if abs(datetime.now(scope.tz).utcoffset()) > MOST_BOUNDARY_HOURS * HOUR:
         return None
-    if scope.q or scope.scans is not None or (scope.min_pct is not None and not float(scope.min_pct).is_integer()):
-        return None
-    fits = [c for c in cubes.CUBES if c.timing == timing and need <= set(c.dims)]
-    day = next((c for c in fits if c.grain == "day"), None)
-    hour = next((c for c in fits if c.grain == "hour"), None)
+    smallest = _smallest_cubes(scope, need, timing) or {}
+    day, hour = smallest.get("day"), smallest.get("hour")
     if day is None or hour is None:
         return None
     pieces = _split(scope.start, scope.end, ["day", "hour"])

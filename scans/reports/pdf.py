@@ -59,15 +59,20 @@ def patient_report_pdf(patient: Patient, scans: Iterable[Scan], generated_by: st
     alone, in_series = sum(isinstance(p, Scan) for p in parts), len(evidence)
     counted = f"{alone} scan(s)" + (f" and {in_series} PACS series" if in_series else "")
     sections: list[list[Flowable]] = []
+    sizes = _series_sizes(parts)
     for part in parts:
         sections.append(_scan_section(part) if isinstance(part, Scan)
-                        else _series_section(part, evidence[part.pk]))
+                        else _series_section(part, sizes.get(part.pk, 0), evidence[part.pk]))
     return _build(f"NeuroLens report: patient {patient.reference}", generated_by, sections,
                   summary=[Paragraph(escape(f"Patient {patient.reference} ({whose}): {counted}, oldest first."),
-                                     STYLES["Normal"]), Spacer(1, 3 * mm), _summary_table(parts, series_sizes(parts))])
+                                     STYLES["Normal"]), Spacer(1, 3 * mm), _summary_table(parts, sizes)])
 
 
-def series_sizes(parts: list) -> dict[int, int]:
+def _series_name(series: Series) -> str:
+    return f"Series {series.number if series.number is not None else series.pk}"
+
+
+def _series_sizes(parts: list) -> dict[int, int]:
     ids = [p.pk for p in parts if isinstance(p, Series)]
     return dict(Slice.objects.filter(series_id__in=ids).values_list("series_id").annotate(n=Count("id")))
 
@@ -77,8 +82,7 @@ def _summary_table(parts: list, sizes: dict[int, int]) -> Table:
     for part in parts:
         if isinstance(part, Series):
             result = part.result or {}
-            rows.append([_cell(f"Series {part.number if part.number is not None else part.pk}, "
-                               f"{sizes.get(part.pk, 0)} slices"),
+            rows.append([_cell(f"{_series_name(part)}, {sizes.get(part.pk, 0)} slices"),
                          f"{timezone.localtime(part.created):%d %b %Y %H:%M}",
                          _cell(result.get("label_display", "") if part.status == Series.DONE else "Not classified yet"),
                          _cell(counts_line(result)), part.status])
@@ -93,12 +97,11 @@ def _summary_table(parts: list, sizes: dict[int, int]) -> Table:
     return table
 
 
-def _series_section(series: Series, shown: list[Scan]) -> list[Flowable]:
+def _series_section(series: Series, size: int, shown: list[Scan]) -> list[Flowable]:
     """A series' result by its rule, said to summarise single-slice results, then the slice evidence."""
     result = series.result or {}
-    name = f"Series {series.number if series.number is not None else series.pk}"
-    heading = escape(f"{name}{': ' + series.description if series.description else ''}, "
-                     f"{result.get('slices', 0)} slices, {timezone.localtime(series.created):%d %b %Y %H:%M}")
+    heading = escape(f"{_series_name(series)}{': ' + series.description if series.description else ''}, "
+                     f"{size} slices, {timezone.localtime(series.created):%d %b %Y %H:%M}")
     if series.status != Series.DONE:
         lines = [f"<b>Result: not available</b> (the series is {escape(series.status)})."]
     else:
