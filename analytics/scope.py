@@ -20,6 +20,7 @@ from django.db.models import (
     DateField,
     F,
     FilteredRelation,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -30,7 +31,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncWeek
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncHour, TruncWeek
 
 from analytics import cubes
 from analytics.models import ROLLUPS
@@ -189,13 +190,22 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
     if len(parts) == 1:  # one rollup: every group comes once already
         return [r for r in (list(parts[0]) if span else _fetch(parts[0])) if r["n"]]
     rows = parts[0].union(*parts[1:], all=True)
-    return _merge(list(rows) if span else _fetch(rows), (*dims, *(("period",) if period else ())))
+    keys = (*dims, *(("period",) if period else ()))
+    if span or not keys:
+        return _merge(list(rows) if span else _fetch(rows), keys)
+    #  A group that comes once per rollup it spans (a day row and its boundary hours, months and the
+    #  days at a range's edges) is summed by the database: fewer rows to convert than to add here.
+    sql, params = rows.query.sql_with_params()
+    cols = ", ".join(connection.ops.quote_name(k) for k in keys)
+    sums = "SUM(n) AS n" + ("" if timing else ", SUM(conf_micro) AS conf_micro")
+    return _fetch_sql(f"SELECT {cols}, {sums} FROM ({sql}) AS parts GROUP BY {cols} HAVING SUM(n) <> 0", params)
 
 
 def grouped_sql(scope: Scope, dims: tuple[str, ...], period: str | None = None) -> tuple[str, list] | None:
-    """grouped()'s rollup query as SQL and parameters, for a query that reads it as a subquery (a group
-    may come once per rollup it spans: sum again by the same columns); None where no rollup serves it."""
-    parts = _rollup_parts(scope, dims, period, False, False)
+    """grouped()'s rollup query as SQL and parameters, counts (`n`) only, for a query that reads it as a
+    subquery (a group may come once per rollup it spans: sum again by the same columns); None where no
+    rollup serves it."""
+    parts = _rollup_parts(scope, dims, period, False, False, confidence=False)
     if parts is None:
         return None
     qs = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
@@ -203,9 +213,16 @@ def grouped_sql(scope: Scope, dims: tuple[str, ...], period: str | None = None) 
     return sql, list(params)
 
 
+#  A rollup row's count as a 4-byte integer: PostgreSQL sums those into a bigint, where a sum of bigints
+#  is a numeric, 30-40 % slower to add and group (the usage chart's query: 9 -> 6.6 ms at 1 M). One row
+#  counts the predictions of one bucket and group: far fewer than 2**31.
+_COUNT = Sum(Cast("n", IntegerField()))
+
+
 def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool,
-                  span: bool) -> list[QuerySet] | None:
-    """One grouped query per rollup of the plan, or None when only the rows can answer."""
+                  span: bool, confidence: bool = True) -> list[QuerySet] | None:
+    """One grouped query per rollup of the plan, or None when only the rows can answer. `confidence`
+    False leaves out the confidence sum (a query that only counts)."""
     need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
     plan = _local_days(scope, need, timing, period)
     if plan is None:
@@ -215,7 +232,7 @@ def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timin
         plan = [(model, bounds, scope.tz, 1) for model, bounds in plan]
     parts = []
     for model, bounds, tz, sign in plan:
-        measures = {"n": Sum("n")} if timing else {"n": Sum("n"), "conf_micro": Sum("conf_micro")}
+        measures = {"n": _COUNT} if timing or not confidence else {"n": _COUNT, "conf_micro": Sum("conf_micro")}
         if sign < 0:
             measures = {name: total * Value(-1) for name, total in measures.items()}
         if span:
@@ -277,7 +294,11 @@ def _fetch(qs: QuerySet) -> list[dict]:
     than the query on the usage chart (a row per user and day: thousands). What they did is done here:
     sums are integers (PostgreSQL's SUM of a bigint is a numeric), a day or week is a date (see as_date)
     and out-of-scope a bool (SQLite: 0 or 1). First and last buckets (`span`) take the ORM's way."""
-    sql, params = qs.query.sql_with_params()
+    return _fetch_sql(*qs.query.sql_with_params())
+
+
+def _fetch_sql(sql: str, params) -> list[dict]:
+    """_fetch's work for a query already written as SQL."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
