@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from analytics import queries
-from analytics.scope import Scope, _grouped_rows, _local_days, grouped
+from analytics.scope import Scope, _fetch, _fetch_sql, _grouped_rows, _local_days, _rollup_parts, _rollup_sql, grouped
 from scans.models import Prediction, Scan
 from tests.analytics.conftest import CLASSES
 
@@ -75,3 +75,32 @@ def test_the_usage_chart_outside_utc_counts_each_scan_on_its_local_day(every_hou
         by_day[day] = by_day.get(day, 0) + 1
     assert {d["date"]: d["count"] for d in seen["per_day"] if d["count"]} == by_day
     assert sum(by_day.values()) == Prediction.objects.count()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is written directly on PostgreSQL only")
+@pytest.mark.parametrize("zone", ("UTC", *ZONES))
+def test_the_sql_written_directly_gives_what_the_orm_queries_give(every_hour, zone):
+    """On PostgreSQL the rollup queries are written as SQL (_rollup_sql), not built as querysets; both
+    must give the same groups for every plan: months, days and hours, boundary hours, filters, the
+    class a scan stands at, and counting without the confidence sum."""
+    tz = ZoneInfo(zone)
+    scopes = [Scope(tz=tz), Scope(tz=tz, label="glioma", min_pct=70, review="unreviewed"), Scope(tz=tz, min_pct=55),
+              Scope(tz=tz, owner=every_hour.pk, out_of_scope=True), Scope(tz=tz, headline_label="meningioma"),
+              Scope(tz=tz, user=every_hour.pk, model_version="v1").with_dates(date(2026, 10, 24), date(2026, 10, 29)),
+              Scope(tz=tz).with_dates(None, date(2026, 10, 30)), Scope(tz=tz).with_dates(date(2026, 10, 28), None)]
+    shapes = [(("owner_id",), "day", False), (("label", "out_of_scope"), "week", False), ((), "day", False),
+              (("label", "out_of_scope", "conf_pct"), None, False), (("model_version", "ms_bin"), None, True)]
+    for scope in scopes:
+        for dims, period, timing in shapes:
+            written = _rollup_sql(scope, dims, period, timing)
+            orm = _rollup_parts(scope, dims, period, timing, False)
+            if orm is None:  # no rollup serves it (times have no confidence or review): the rows answer
+                assert written is None and timing, (zone, scope, dims)
+                continue
+            assert written is not None and len(written) == len(orm), (zone, scope, dims)
+            found = 0
+            for (sql, params), qs in zip(written, orm, strict=True):
+                by_sql, by_orm = _fetch_sql(sql, params), _fetch(qs)
+                assert same(by_sql, by_orm) and len(by_sql) == len(by_orm), (zone, scope, dims, period, sql)
+                found += sum(r["n"] or 0 for r in by_orm)
+            assert found or scope.out_of_scope, (zone, scope, dims)  # groups were compared, not two empty lists
