@@ -28,6 +28,7 @@ PAGES = {"dashboard": "/analytics/", "statistics page": "/analytics/statistics/"
 #  The issue's goals: every page and persona, with and without filters (ms); the export (s, MB).
 P50_GOAL, P95_GOAL = 50, 100
 EXPORT_SECONDS, EXPORT_MB = 5, 50
+GOAL_ROWS = 1_000_000  # the export's goal names a million rows; a larger table is streamed whole
 
 
 def _rss_mb() -> float:
@@ -47,10 +48,16 @@ class Command(BaseCommand):
         parser.add_argument("--filter", default="",
                             help="query string of the filtered runs (default: a month, a class, 70 %%, unreviewed)")
 
-    def handle(self, *args, runs, filter, **options):
+    def handle(self, *args, **options):
         #  As in a served worker (config/wsgi.py): what was loaded at start is out of the collector's sight.
         gc.collect()
         gc.freeze()
+        try:
+            self._measure(**options)
+        finally:
+            gc.unfreeze()
+
+    def _measure(self, *, runs, filter, **options):
         self.stdout.write(f"{connection.vendor}, {Prediction.objects.count():,} predictions, {runs} runs per page; "
                           f"{_load()}")
         staff, _ = User.objects.get_or_create(username="demo-staff", defaults={"is_staff": True})
@@ -86,7 +93,7 @@ class Command(BaseCommand):
         self.stdout.write(_load())
         self._goal("p50, slowest page and persona", worst["p50"], P50_GOAL, "ms")
         self._goal("p95, slowest page and persona", worst["p95"], P95_GOAL, "ms")
-        self._goal("CSV export time", seconds, EXPORT_SECONDS, "s")
+        self._goal("CSV export time, 1,000,000 rows", seconds, EXPORT_SECONDS, "s")
         self._goal("CSV export memory growth", growth, EXPORT_MB, "MB")
 
     def _default_filter(self) -> str:
@@ -130,15 +137,19 @@ class Command(BaseCommand):
         return p50, p95
 
     def _export(self, client: Client) -> tuple[float, float]:
-        """Streams the whole CSV; memory is the process's resident size sampled at every chunk."""
+        """Streams the whole CSV. Returns the seconds until its 1,000,000th row (the goal's size; the whole
+        export where it has fewer) and the growth of the process's resident size, sampled at every chunk."""
         before = peak = _rss_mb()
         start = time.perf_counter()
         response = client.get("/analytics/export.csv")
         size = lines = 0
+        million = None
         for chunk in response.streaming_content:
             size += len(chunk)
             lines += chunk.count(b"\n")
             peak = max(peak, _rss_mb())
+            if million is None and lines > GOAL_ROWS:  # the header and a million rows
+                million = time.perf_counter() - start
         seconds = time.perf_counter() - start
         tracemalloc.start()
         for _ in client.get("/analytics/export.csv").streaming_content:
@@ -146,5 +157,6 @@ class Command(BaseCommand):
         traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         self.stdout.write(f"CSV export: {lines - 1} rows, {size / 2**20:.1f} MB in {seconds:.2f} s; "
+                          f"({f'the first {GOAL_ROWS:,} in {million:.2f} s' if million else 'all of them'}); "
                           f"peak RSS growth {peak - before:.1f} MB, Python peak (tracemalloc) {traced_peak:.1f} MB")
-        return seconds, peak - before
+        return million or seconds, peak - before
