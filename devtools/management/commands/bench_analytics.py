@@ -28,7 +28,7 @@ PAGES = {"dashboard": "/analytics/", "statistics page": "/analytics/statistics/"
 #  The issue's goals: every page and persona, with and without filters (ms); the export (s, MB).
 P50_GOAL, P95_GOAL = 50, 100
 EXPORT_SECONDS, EXPORT_MB = 5, 50
-GOAL_ROWS = 1_000_000  # the export's goal names a million rows; a larger table is streamed whole
+GOAL_ROWS = 1_000_000  # the export's goal names a million rows
 
 
 def _rss_mb() -> float:
@@ -93,7 +93,7 @@ class Command(BaseCommand):
         self.stdout.write(_load())
         self._goal("p50, slowest page and persona", worst["p50"], P50_GOAL, "ms")
         self._goal("p95, slowest page and persona", worst["p95"], P95_GOAL, "ms")
-        self._goal("CSV export time, 1,000,000 rows", seconds, EXPORT_SECONDS, "s")
+        self._goal("CSV export time, 1,000,000 rows or the whole table if smaller", seconds, EXPORT_SECONDS, "s")
         self._goal("CSV export memory growth", growth, EXPORT_MB, "MB")
 
     def _default_filter(self) -> str:
@@ -137,26 +137,41 @@ class Command(BaseCommand):
         return p50, p95
 
     def _export(self, client: Client) -> tuple[float, float]:
-        """Streams the whole CSV. Returns the seconds until its 1,000,000th row (the goal's size; the whole
-        export where it has fewer) and the growth of the process's resident size, sampled at every chunk."""
+        """Streams the whole CSV (time, size, growth of the process's resident size sampled at every
+        chunk), then, where the table holds more, the latest days that add up to 1,000,000 rows or more
+        (the goal's size: an export a researcher asks for with a date range). Returns the seconds of the
+        latter (the whole export where the table is that small) and the whole export's memory growth."""
+        seconds, lines, size, growth = self._stream(client, "")
+        self.stdout.write(f"CSV export, every row: {lines:,} rows, {size / 2**20:.1f} MB in {seconds:.2f} s; "
+                          f"peak RSS growth {growth:.1f} MB")
+        query = ""
+        if lines > GOAL_ROWS:
+            days = (ROLLUPS["day_class"].objects.values("bucket").order_by("-bucket").annotate(n=Sum("n")))
+            total = 0
+            for day in days:
+                total += day["n"]
+                if total >= GOAL_ROWS:
+                    query = f"date_from={day['bucket'].date()}"
+                    break
+            seconds, lines, size, _ = self._stream(client, query)
+            self.stdout.write(f"CSV export, ?{query}: {lines:,} rows, {size / 2**20:.1f} MB in {seconds:.2f} s")
+        tracemalloc.start()
+        for _ in client.get(f"/analytics/export.csv?{query}").streaming_content:
+            pass
+        self.stdout.write(f"  Python peak (tracemalloc) while streaming it: "
+                          f"{tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB")
+        tracemalloc.stop()
+        return seconds, growth
+
+    @staticmethod
+    def _stream(client: Client, query: str) -> tuple[float, int, int, float]:
         before = peak = _rss_mb()
         start = time.perf_counter()
-        response = client.get("/analytics/export.csv")
+        response = client.get(f"/analytics/export.csv?{query}")
+        assert response.status_code == 200, query
         size = lines = 0
-        million = None
         for chunk in response.streaming_content:
             size += len(chunk)
             lines += chunk.count(b"\n")
             peak = max(peak, _rss_mb())
-            if million is None and lines > GOAL_ROWS:  # the header and a million rows
-                million = time.perf_counter() - start
-        seconds = time.perf_counter() - start
-        tracemalloc.start()
-        for _ in client.get("/analytics/export.csv").streaming_content:
-            pass
-        traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        self.stdout.write(f"CSV export: {lines - 1} rows, {size / 2**20:.1f} MB in {seconds:.2f} s; "
-                          f"({f'the first {GOAL_ROWS:,} in {million:.2f} s' if million else 'all of them'}); "
-                          f"peak RSS growth {peak - before:.1f} MB, Python peak (tracemalloc) {traced_peak:.1f} MB")
-        return million or seconds, peak - before
+        return time.perf_counter() - start, lines - 1, size, peak - before
