@@ -146,7 +146,7 @@ class ScanSerializer(serializers.ModelSerializer):
             prediction = scan.prediction
         except ObjectDoesNotExist:
             prediction = None
-        patient = scan.patient
+        patient, h = scan.patient, of_scan(scan)  # the headline once, not once per field
         body = {
             "id": scan.pk, "created": _DATETIME.to_representation(scan.created), "owner": scan.owner.get_username(),
             "original_name": scan.original_name, "format": scan.format, "width": int(scan.width),
@@ -155,9 +155,9 @@ class ScanSerializer(serializers.ModelSerializer):
             "patient_ref": scan.patient_ref, "note": scan.note, "image_url": self.get_image_url(scan),
             "heatmap_url": self.get_heatmap_url(scan), "report_url": self.get_report_url(scan),
             "prediction": None if prediction is None else prediction_body(prediction),
-            "status": self.get_status(scan), "review_status": self.get_review_status(scan),
-            "effective_label": self.get_effective_label(scan),
-            "not_assessable_reason": self.get_not_assessable_reason(scan), "headline": self.get_headline(scan),
+            "status": h.status, "review_status": h.status, "effective_label": h.label,
+            "not_assessable_reason": h.reason or None,
+            "headline": f"{h.title} ({h.detail})" if h.detail and not h.reviewed else h.title,
             "dicom_meta": {str(k): None if v is None else str(v) for k, v in (scan.dicom_meta or {}).items()},
         }
         return body
