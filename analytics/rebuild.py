@@ -24,9 +24,10 @@ def rebuild(progress: Callable[[int, int, str, float], None] | None = None) -> N
     analyze()
 
 
-def analyze() -> None:
-    """Fresh planner statistics for the rollups (and the rows), as after any bulk change."""
-    tables = [c.table for c in cubes.CUBES] + [cubes.PREDICTIONS, cubes.REVIEWS]
+def analyze(*also: str) -> None:
+    """Fresh planner statistics for the rollups (and the rows, and the tables `also` names), as after
+    any bulk change."""
+    tables = [c.table for c in cubes.CUBES] + [cubes.PREDICTIONS, cubes.REVIEWS, *also]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             #  VACUUM also sets the visibility map that index-only scans need; not possible inside a
