@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from audit.models import AuditEvent
 from audit.trail import record
 from scans.models import Series
 from scans.reports.heatmaps import heatmap_png
-from scans.studies import fhir, multipart, sr
+from scans.studies import dimse, fhir, multipart, sr
 from scans.studies.sealed import lock, unlock, unseal
 
 log = logging.getLogger(__name__)
@@ -126,11 +125,10 @@ def c_store(objects: list[Dataset], aet: str, host: str, port: int) -> None:
     ae = AE(ae_title=settings.DICOM_AE_TITLE)
     for context in {o.SOPClassUID for o in objects} & {Comprehensive3DSRStorage, SecondaryCaptureImageStorage}:
         ae.add_requested_context(context, ExplicitVRLittleEndian)
-    assoc = ae.associate(host, port, ae_title=aet)
+    assoc = dimse.associate(ae, host, port, aet)
     if not assoc.is_established:
         raise SendFailed("association rejected or not answered")
     try:
-        assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stall per object
         for ds in objects:
             status = assoc.send_c_store(ds)
             if not status or status.Status != 0x0000:

@@ -15,6 +15,7 @@ import pytest
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage, EnhancedMRImageStorage, MRImageStorage
 
+from scans.studies import dimse
 from scans.studies.listener import Listener
 
 ORTHANC = "http://127.0.0.1:18042"
@@ -101,7 +102,4 @@ def associate(port: int, calling: str = "TESTSCU", syntaxes=None):
     ae.dimse_timeout = 120
     for sop in (MRImageStorage, EnhancedMRImageStorage, CTImageStorage):
         ae.add_requested_context(sop, syntaxes) if syntaxes else ae.add_requested_context(sop)
-    assoc = ae.associate("127.0.0.1", port, ae_title="NEUROLENS")
-    if assoc.is_established:
-        assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return assoc
+    return dimse.associate(ae, "127.0.0.1", port, "NEUROLENS")
