@@ -11,9 +11,10 @@ from django.db import connection, transaction
 from analytics import cubes
 
 
-def rebuild(progress: Callable[[int, int, str, float], None] | None = None) -> None:
+def rebuild(progress: Callable[[int, int, str, float], None] | None = None, statistics: bool = True) -> None:
     """Empties every cube and fills it again: the finest two from the predictions (one grouped pass
-    each), the others summed from a finer cube. `progress(done, total, cube, seconds)` after each step."""
+    each), the others summed from a finer cube. `progress(done, total, cube, seconds)` after each step;
+    planner statistics afterwards unless `statistics` is False (a caller that analyzes more tables)."""
     steps = cubes.build_steps(connection.vendor)
     start = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -21,7 +22,8 @@ def rebuild(progress: Callable[[int, int, str, float], None] | None = None) -> N
             cursor.execute(sql)
             if progress:
                 progress(i, len(steps), cube.name, time.monotonic() - start)
-    analyze()
+    if statistics:
+        analyze()
 
 
 def analyze(*also: str) -> None:

@@ -5,6 +5,7 @@ time and memory. Ends with the issue's goals, met or not; the load average says 
 machine was. Run it on a database of its own (DATABASE_URL=.../nl_bench)."""
 
 import gc
+import logging
 import os
 import statistics
 import time
@@ -52,6 +53,8 @@ class Command(BaseCommand):
         #  As in a served worker (config/wsgi.py): what was loaded at start is out of the collector's sight.
         gc.collect()
         gc.freeze()
+        #  django-axes logs every sign-in at INFO; the personas' sign-ins are not figures.
+        logging.getLogger("axes").setLevel(logging.WARNING)
         try:
             self._measure(**options)
         finally:
