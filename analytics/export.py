@@ -125,20 +125,27 @@ def csv_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[bytes 
     preds = with_verdicts(preds).order_by(*ORDERS[order])
     yield _header(cols)
     if connection.vendor == "postgresql":
-        yield from _copy_csv(preds, cols)
+        yield from _copy_csv(preds, cols, in_index_order=order in ("created", "-created"))
     else:
         yield from _python_csv(preds, cols)
 
 
-def _copy_csv(preds: QuerySet, cols) -> Iterator[bytes]:
+def _copy_csv(preds: QuerySet, cols, in_index_order: bool) -> Iterator[bytes]:
     exprs = {f"c{i}": _sql_column(name, field) for i, (name, field) in enumerate(cols)}
     sql, params = preds.values(**exprs).query.sql_with_params()
     pending, size = [], 0
     with connection.cursor() as cursor:
-        #  For this statement only: sorting a million joined rows in memory instead of in temporary
-        #  files, and no JIT compilation (its cost shows up front and this plan gains nothing from it).
+        #  For this statement only: sorting joined rows in memory rather than in temporary files, and
+        #  no JIT compilation (its cost shows up front and this plan gains nothing from it).
         cursor.execute(f"SET work_mem = '{EXPORT_WORK_MEM}'")
         cursor.execute("SET jit = off")
+        if in_index_order:
+            #  In time order the predictions come off their index already sorted, each joined to its
+            #  scan, review and owner by key, so rows stream out as they are read. Left to itself the
+            #  planner hashes a date range's predictions, reads every scan to join them and sorts the
+            #  result in temporary files: at 10 M scans, a million-row range took 9.7 s, 4.4 s this
+            #  way, and the first row came only after all of that.
+            cursor.execute("SET enable_sort = off")
         try:
             with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
                 for data in copy:
@@ -150,6 +157,7 @@ def _copy_csv(preds: QuerySet, cols) -> Iterator[bytes]:
         finally:
             cursor.execute("RESET work_mem")
             cursor.execute("RESET jit")
+            cursor.execute("RESET enable_sort")
     yield b"".join(pending)
 
 
