@@ -120,12 +120,13 @@ def _header(cols) -> str:
     return buf.getvalue()
 
 
-def csv_chunks(preds: QuerySet, cols, order: str = "created") -> Iterator[bytes | str]:
-    """The predictions as CSV, in `order` (a key of ORDERS), with the columns `cols` (columns_for)."""
+def csv_chunks(preds: QuerySet, cols, order: str = "created", dated: bool = False) -> Iterator[bytes | str]:
+    """The predictions as CSV, in `order` (a key of ORDERS), with the columns `cols` (columns_for);
+    `dated` where they are a date range's."""
     preds = with_verdicts(preds).order_by(*ORDERS[order])
     yield _header(cols)
     if connection.vendor == "postgresql":
-        yield from _copy_csv(preds, cols, in_index_order=order in ("created", "-created"))
+        yield from _copy_csv(preds, cols, in_index_order=dated and order in ("created", "-created"))
     else:
         yield from _python_csv(preds, cols)
 
@@ -140,11 +141,12 @@ def _copy_csv(preds: QuerySet, cols, in_index_order: bool) -> Iterator[bytes]:
         cursor.execute(f"SET work_mem = '{EXPORT_WORK_MEM}'")
         cursor.execute("SET jit = off")
         if in_index_order:
-            #  In time order the predictions come off their index already sorted, each joined to its
-            #  scan, review and owner by key, so rows stream out as they are read. Left to itself the
-            #  planner hashes a date range's predictions, reads every scan to join them and sorts the
-            #  result in temporary files: at 10 M scans, a million-row range took 9.7 s, 4.4 s this
-            #  way, and the first row came only after all of that.
+            #  A date range in time order: its predictions come off their index already sorted, each
+            #  joined to its scan, review and owner by key, so rows stream out as they are read. Left to
+            #  itself the planner hashes the range's predictions, reads every scan to join them and
+            #  sorts the result in temporary files: at 10 M scans, a million-row range took 9.7 s of
+            #  query, 4.4 s this way. For a whole table the planner's merge join and sort stay faster
+            #  (1 M rows: 5.3 s against 6.4 s).
             cursor.execute("SET enable_sort = off")
         try:
             with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
