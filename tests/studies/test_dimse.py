@@ -1,9 +1,10 @@
 """A store the peer answered is never reported as failed because pynetdicom's reactor thread took
 its response (scans.studies.dimse). The race is made certain here: the reactor is never paused and
-the sender reads its response late, so the reactor always gets there first."""
+the sender reads its response only after the reactor has had it."""
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 from contextlib import contextmanager
@@ -34,22 +35,29 @@ class Racing(Association):
 
 @contextmanager
 def race(assoc):
-    """While inside, the reactor runs during send_c_store() and send_c_store() reads its response
-    late, so the reactor always gets to it first."""
-    checkpoint, get_msg = assoc._reactor_checkpoint, assoc.dimse.get_msg
+    """While inside, the reactor runs during send_c_store(), and send_c_store() reads its response
+    only once the reactor has taken a message off the queue (and dropped it, or put it back)."""
+    checkpoint, get_msg, serve = assoc._reactor_checkpoint, assoc.dimse.get_msg, assoc._serve_request
+    taken = threading.Event()
+
+    def seen(msg, context_id):
+        serve(msg, context_id)
+        taken.set()
 
     def late(self, block=False):
         if block:
-            time.sleep(0.3)  # the reactor polls the queue every millisecond meanwhile
+            taken.wait(10)
         return get_msg(block)
 
     assoc.__class__ = Racing
     checkpoint.clear = lambda: None
+    assoc._serve_request = seen
     assoc.dimse.get_msg = types.MethodType(late, assoc.dimse)
     try:
         yield
     finally:
         assoc.__class__ = Association
+        assoc._serve_request = serve
         del checkpoint.clear, assoc.dimse.get_msg
 
 
