@@ -64,6 +64,11 @@ class Scope:
     #  Only the predictions of these scans (a queryset): read from the rows.
     scans: QuerySet | None = None
 
+    @property
+    def dated(self) -> bool:
+        """Limited to a date range (from, to or both)."""
+        return self.start is not None or self.end is not None
+
     def with_dates(self, first: date | None, last: date | None) -> Scope:
         """From the first to the last day (both included) in the viewer's zone."""
         return replace(self, start=day_start(first, self.tz) if first else None,

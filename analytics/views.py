@@ -63,8 +63,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if refused:
         return refused
     record(request.user, AuditEvent.EXPORTED, object_type="analytics-export", detail=f"CSV {request.GET.urlencode()}")
-    chunks = export.csv_chunks(predictions(scope), export.columns_for(request.user),
-                              dated=bool(scope.start or scope.end))
+    chunks = export.csv_chunks(predictions(scope), export.columns_for(request.user), dated=scope.dated)
     return export.streamed(chunks, "text/csv; charset=utf-8", "csv")
 
 

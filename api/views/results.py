@@ -79,8 +79,7 @@ def _export(request, kind: str):
     record(request.user, AuditEvent.EXPORTED, object_type="export", detail=f"{kind.upper()} {request.GET.urlencode()}")
     #  Whoever sees a scan here sees its owner and patient reference, as on the history page.
     if kind == "csv":
-        return export.streamed(export.csv_chunks(predictions(scope), export.FIELDS, order,
-                                                 dated=bool(scope.start or scope.end)),
+        return export.streamed(export.csv_chunks(predictions(scope), export.FIELDS, order, dated=scope.dated),
                                "text/csv; charset=utf-8", "csv", prefix="neurolens")
     return export.streamed(export.json_chunks(predictions(scope), export.FIELDS, order), "application/json", "json",
                            prefix="neurolens")
