@@ -15,11 +15,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from api.models import ApiToken
+from scans.permissions import remember_roles
 
 KEY_PREFIX = "nl_"
 #  last_used is written at most this often, not on every request.
@@ -85,7 +86,8 @@ def is_live(token: ApiToken) -> bool:
 
 
 def token_for_key(key: str) -> ApiToken | None:
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
+    """The live token of this key, its user attached and the user's roles known (every API call asks)."""
+    token = _lookup(hash_key(key))
     if token is None or not is_live(token):
         return None
     now = timezone.now()
@@ -93,3 +95,65 @@ def token_for_key(key: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used=now)
         token.last_used = now
     return token
+
+
+def _lookup(key_hash: str) -> ApiToken | None:
+    """The token, its user and the user's group names in one round trip (one row per group).
+
+    Written as SQL, because it runs on every API call: the ORM took 1.5 ms of CPU to build and read
+    the token query and then the role query, this takes 0.4 ms (bench_serve profile, README)."""
+    sql, token_cols, user_cols = _lookup_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_hash])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    first = rows[0]
+    token = ApiToken.from_db(connection.alias, [f.attname for f, *_ in token_cols],
+                             _converted(first[:len(token_cols)], token_cols))
+    user_model = get_user_model()
+    token.user = user_model.from_db(connection.alias, [f.attname for f, *_ in user_cols],
+                                    _converted(first[len(token_cols):-1], user_cols))
+    remember_roles(token.user, {row[-1] for row in rows if row[-1] is not None})
+    return token
+
+
+def _lookup_sql():
+    """The lookup's SQL and the (field, column, converters) of its token and user columns, built once per
+    database vendor from the models, so a column added to either is read too."""
+    cached = _LOOKUP.get(connection.vendor)
+    if cached is None:
+        user_model = get_user_model()
+        groups = user_model._meta.get_field("groups")
+        through = groups.remote_field.through._meta
+        q = connection.ops.quote_name
+
+        def columns(model, alias):
+            found = []
+            for f in model._meta.concrete_fields:
+                col = f.get_col(alias)
+                found.append((f, col, [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]))
+            return found
+
+        token_cols, user_cols = columns(ApiToken, "t"), columns(user_model, "u")
+        select = ", ".join([*(f"t.{q(f.column)}" for f, *_ in token_cols), *(f"u.{q(f.column)}" for f, *_ in user_cols)])
+        sql = (f"SELECT {select}, g.{q('name')} FROM {q(ApiToken._meta.db_table)} t "
+               f"JOIN {q(user_model._meta.db_table)} u ON u.{q(user_model._meta.pk.column)} = t.{q('user_id')} "
+               f"LEFT JOIN {q(through.db_table)} ug ON ug.{q(groups.m2m_column_name())} = u.{q(user_model._meta.pk.column)} "
+               f"LEFT JOIN {q(groups.related_model._meta.db_table)} g "
+               f"ON g.{q(groups.related_model._meta.pk.column)} = ug.{q(groups.m2m_reverse_name())} "
+               f"WHERE t.{q('key_hash')} = %s")
+        cached = _LOOKUP[connection.vendor] = (sql, token_cols, user_cols)
+    return cached
+
+
+_LOOKUP: dict[str, tuple] = {}
+
+
+def _converted(values, cols) -> list:
+    out = []
+    for value, (_, col, converters) in zip(values, cols):
+        for convert in converters:
+            value = convert(value, col, connection)
+        out.append(value)
+    return out

@@ -19,6 +19,11 @@ def has_role(user, role: str) -> bool:
     return role in cache
 
 
+def remember_roles(user, names: set[str]) -> None:
+    """The user's group names, read with the user (API token sign-in): has_role asks no query then."""
+    user._neurolens_roles = set(names)
+
+
 def sees_all_scans(user) -> bool:
     return user.is_staff or has_role(user, REVIEWER)
 

@@ -120,3 +120,25 @@ def test_administrators_see_and_revoke_tokens_in_the_admin_but_not_their_hashes(
     assert client.get("/admin/api/apitoken/add/").status_code == 403
     client.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
     assert not works(key)
+
+
+def test_the_token_its_user_and_every_role_come_in_one_query(django_user_model, django_assert_num_queries):
+    from django.contrib.auth.models import Group
+
+    from api.tokens import token_for_key
+    from scans.permissions import can_review, can_upload, has_role
+
+    both = django_user_model.objects.create_user("both", password="pw-Both-1")
+    both.groups.add(Group.objects.get_or_create(name="clinician")[0], Group.objects.get_or_create(name="reviewer")[0])
+    none = django_user_model.objects.create_user("none", password="pw-None-1")
+    for user, roles in ((both, {"clinician", "reviewer"}), (none, set())):
+        key = create_token(user, "t")[1]
+        token_for_key(key)  # the first use writes last_used
+        with django_assert_num_queries(1):
+            token = token_for_key(key)
+            assert token.user == user and token.user.username == user.username
+            assert {r for r in ("clinician", "reviewer", "researcher") if has_role(token.user, r)} == roles
+            assert can_upload(token.user) == ("clinician" in roles) and can_review(token.user) == ("reviewer" in roles)
+        assert token.created == ApiToken.objects.get(pk=token.pk).created  # converted as the ORM reads it
+        assert token.user.date_joined == user.date_joined and token.user.is_active
+    assert token_for_key("nl_" + "x" * 43) is None
