@@ -14,6 +14,9 @@ import numpy as np
 from PIL import Image
 
 STORED_SIDE = 128
+#  zlib effort: 3 instead of Pillow's 6 encodes a map in 0.40 ms instead of 0.88 ms (100 real maps, this
+#  machine) for 13 % more bytes (3.4 KB instead of 3.0 KB), on every upload's path.
+COMPRESS_LEVEL = 3
 
 
 def heat_png(heat: np.ndarray) -> bytes:
@@ -22,7 +25,7 @@ def heat_png(heat: np.ndarray) -> bytes:
     small = heat[::step, ::step]
     img = Image.fromarray(np.round(np.clip(small, 0, 1) * 255).astype(np.uint8), "L")
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", compress_level=COMPRESS_LEVEL)
     return buf.getvalue()
 
 
