@@ -19,6 +19,8 @@ os.environ.setdefault("NEUROLENS_MODEL_BATCH", "8")  # images per pass: less wor
 os.environ.setdefault("BATCH_CHUNK", "16")
 
 preload_app = True
+#  gthread, except that a worker takes no more than its share of kept-alive connections (see there).
+worker_class = "config.gunicorn_worker.BalancedThreadWorker"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 

@@ -212,6 +212,9 @@ class Command(BaseCommand):
                           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; errors {errors}"
                           f"{' ' + str(out.statuses) + ' ' + str(out.failures[:3]) if errors else ''}; "
                           f"server CPU {cpu * 1000 / max(done, 1):.1f} ms per upload; {_load_average()}")
+        if clients > 1:  # a split in two shows clients served unevenly (connections held by one worker)
+            self.stdout.write("  latency by tenths, fastest to slowest (ms): "
+                              + " ".join(f"{load.percentile(out.latencies_ms, q / 10):.0f}" for q in range(11)))
         if clients > 1:
             met = rate >= GOALS["ups"] and p95 <= GOALS["p95"] and errors == 0
             self.stdout.write(f"  goal >= {GOALS['ups']} uploads/s, p95 <= {GOALS['p95']} ms, 0 errors: "
