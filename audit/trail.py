@@ -6,6 +6,7 @@ import contextvars
 import logging
 
 from audit.models import AuditEvent
+from lib.rows import insert
 
 log = logging.getLogger(__name__)
 
@@ -38,4 +39,4 @@ def record(user, action: str, obj=None, detail: str = "", *, object_type: str = 
 
 def record_many(user, action: str, objs_and_details: list[tuple[object, str]]) -> list[AuditEvent]:
     """record() for many objects at once (a batch's scans): one INSERT."""
-    return AuditEvent.objects.bulk_create([_entry(user, action, obj, detail) for obj, detail in objs_and_details])
+    return insert([_entry(user, action, obj, detail) for obj, detail in objs_and_details])

@@ -17,6 +17,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from audit.trail import record_many
+from lib.rows import insert
 from ml.infer import ImageResult, get_classifier
 from scans.intake.errors import InferenceFailed
 from scans.intake.ingest import CheckedImage
@@ -88,7 +89,7 @@ def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult 
 
 def store(user, new: list[NewScan], detail: str = "") -> list[Scan]:
     """The rows for scans whose files are stored already: one INSERT per table (scans, predictions,
-    audit entries) inside the caller's transaction. The audit detail is the format, then `detail`."""
+    audit entries; lib.rows.insert, a statement built once) inside the caller's transaction. The audit detail is the format, then `detail`."""
     scans = []
     for n in new:
         scan = build_scan(user, n.checked, n.name, n.patient_ref, n.note)
@@ -97,11 +98,12 @@ def store(user, new: list[NewScan], detail: str = "") -> list[Scan]:
     found = patients_for({patient_key(s) for s in scans})
     for scan in scans:
         scan.patient = found.get(patient_key(scan))
-    Scan.objects.bulk_create(scans)
+    insert(scans)
     predictions = [build_prediction(n.result) for n in new]
     for scan, prediction in zip(scans, predictions):
         prediction.scan = scan
-    Prediction.objects.bulk_create(predictions)
+        prediction.fill_owner()
+    insert(predictions)
     for scan in scans:
         no_review_yet(scan)  # the answer shows the scan's verdict: no query needed to know there is none
     record_many(user, AuditEvent.UPLOADED, [(s, f"{s.format}, {detail}" if detail else s.format) for s in scans])
