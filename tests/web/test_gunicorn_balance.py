@@ -4,6 +4,7 @@ access log (which names the worker that answered each request)."""
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,20 +45,35 @@ def served(tmp_path):
                 if proc.poll() is not None:
                     pytest.fail((tmp_path / "server.log").read_text()[-2000:])
                 time.sleep(0.2)
-        #  The master listens before its workers run: wait for both, so that the burst finds two.
-        for _ in range(100):
-            if len(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()) == 2:
-                break
-            time.sleep(0.1)
-        time.sleep(1.5)
-        yield port, log
+        _two_workers(proc)
+        yield port, log, proc
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
 
-def test_clients_connecting_at_once_are_shared_evenly_by_the_workers(served):
-    port, log = served
+def _two_workers(proc, other_than: frozenset = frozenset()) -> frozenset:
+    """Wait until the master runs two workers (none of `other_than`): it listens before they run."""
+    for _ in range(200):
+        found = _children(proc)
+        if len(found) == 2 and not found & other_than:
+            break
+        time.sleep(0.1)
+    time.sleep(1.5)
+    return found
+
+
+def _children(proc) -> frozenset:
+    return frozenset(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split())
+
+
+@pytest.mark.parametrize("reloaded", [False, True], ids=["started", "after a reload"])
+def test_clients_connecting_at_once_are_shared_evenly_by_the_workers(served, reloaded):
+    port, log, proc = served
+    if reloaded:  # SIGHUP: new workers replace the old ones and take their slots
+        old = _children(proc)
+        proc.send_signal(signal.SIGHUP)
+        _two_workers(proc, other_than=old)
     connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(CLIENTS)]
 
     def call(i: int) -> None:
