@@ -138,11 +138,12 @@ def _lookup_sql():
         token_cols, user_cols = columns(ApiToken, "t"), columns(user_model, "u")
         select = ", ".join([*(f"t.{q(f.column)}" for f, *_ in token_cols), *(f"u.{q(f.column)}" for f, *_ in user_cols)])
         sql = (f"SELECT {select}, g.{q('name')} FROM {q(ApiToken._meta.db_table)} t "
-               f"JOIN {q(user_model._meta.db_table)} u ON u.{q(user_model._meta.pk.column)} = t.{q('user_id')} "
+               f"JOIN {q(user_model._meta.db_table)} u ON u.{q(user_model._meta.pk.column)} = "
+               f"t.{q(ApiToken._meta.get_field('user').column)} "
                f"LEFT JOIN {q(through.db_table)} ug ON ug.{q(groups.m2m_column_name())} = u.{q(user_model._meta.pk.column)} "
                f"LEFT JOIN {q(groups.related_model._meta.db_table)} g "
                f"ON g.{q(groups.related_model._meta.pk.column)} = ug.{q(groups.m2m_reverse_name())} "
-               f"WHERE t.{q('key_hash')} = %s")
+               f"WHERE t.{q(ApiToken._meta.get_field('key_hash').column)} = %s")
         cached = _LOOKUP[connection.vendor] = (sql, token_cols, user_cols)
     return cached
 
