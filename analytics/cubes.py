@@ -125,17 +125,26 @@ def _select(cube: Cube, vendor: str, parts: list[Part]) -> str:
         values = [f"{cols[k]} AS {k}" for k in ("bucket", *cube.dims)]
         values += [f"{part.sign} AS n", f"{part.sign} * {ex['conf_micro']} AS conf_micro"]
         selects.append(f"SELECT {', '.join(values)} FROM {part.source}")
-    keys = ", ".join(("bucket", *cube.dims))
-    sums = ", ".join(f"SUM({m})" for m in cube.measures)
-    return (f"SELECT {keys}, {sums} FROM ({' UNION ALL '.join(selects)}) AS d WHERE 1 = 1 "
-            f"GROUP BY {keys} HAVING SUM(n) <> 0 ORDER BY {keys}")
+    return _grouped(cube, "bucket", f"({' UNION ALL '.join(selects)}) AS d WHERE 1 = 1")
 
 
 def upsert(cube: Cube, vendor: str, parts: list[Part]) -> str:
+    return _add_to(cube, _select(cube, vendor, parts))
+
+
+def _grouped(cube: Cube, bucket: str, source: str) -> str:
+    """SELECT of a cube's (bucket, dims..., measures) summed from `source` (a FROM clause whose rows
+    have `bucket`, the cube's dimensions, n and conf_micro), in key order."""
+    keys = ", ".join((bucket, *cube.dims))
+    sums = ", ".join(f"SUM({m})" for m in cube.measures)
+    return f"SELECT {keys}, {sums} FROM {source} GROUP BY {keys} HAVING SUM(n) <> 0 ORDER BY {keys}"
+
+
+def _add_to(cube: Cube, select: str) -> str:
+    """Adds the rows of `select` (bucket, dims..., measures) to the cube's counts."""
     cols = ", ".join(("bucket", *cube.dims, *cube.measures))
     add = ", ".join(f"{m} = {cube.table}.{m} + excluded.{m}" for m in cube.measures)
-    return (f"INSERT INTO {cube.table} ({cols}) {_select(cube, vendor, parts)} "
-            f"ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}")
+    return f"INSERT INTO {cube.table} ({cols}) {select} ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}"
 
 
 #  --- what each event changes -------------------------------------------------------------------
@@ -195,14 +204,7 @@ def combined_upsert(cubes: list[Cube], vendor: str, parts: list[Part]) -> str:
         values = [f"{ex[g]} AS {g}" for g in grains] + [f"{cols[d]} AS {d}" for d in dims]
         values += [f"{part.sign} AS n", f"{part.sign} * {ex['conf_micro']} AS conf_micro"]
         selects.append(f"SELECT {', '.join(values)} FROM {part.source}")
-    upserts = []
-    for cube in cubes:
-        keys = ", ".join((cube.grain, *cube.dims))
-        sums = ", ".join(f"SUM({m})" for m in cube.measures)
-        cols = ", ".join(("bucket", *cube.dims, *cube.measures))
-        add = ", ".join(f"{m} = {cube.table}.{m} + excluded.{m}" for m in cube.measures)
-        upserts.append(f"INSERT INTO {cube.table} ({cols}) SELECT {keys}, {sums} FROM d GROUP BY {keys} "
-                       f"HAVING SUM(n) <> 0 ORDER BY {keys} ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}")
+    upserts = [_add_to(cube, _grouped(cube, cube.grain, "d")) for cube in cubes]
     ctes = [f"d AS MATERIALIZED ({' UNION ALL '.join(selects)})", *(f"u{i} AS ({u})" for i, u in enumerate(upserts[:-1]))]
     return f"WITH {', '.join(ctes)} {upserts[-1]}"
 
@@ -303,13 +305,9 @@ def add_from_parent(cube: Cube, parent: Cube, vendor: str) -> str:
     lite = {"day": "strftime('%Y-%m-%d 00:00:00', bucket)", "month": "strftime('%Y-%m-01 00:00:00', bucket)"}
     bucket = "bucket" if parent.grain == cube.grain else (
         f"date_trunc('{cube.grain}', bucket, 'UTC')" if vendor == "postgresql" else lite[cube.grain])
-    keys = ", ".join(("bucket", *cube.dims))
-    sums = ", ".join(f"SUM({m})" for m in cube.measures)
-    cols = ", ".join(("bucket", *cube.dims, *cube.measures))
-    add = ", ".join(f"{m} = {cube.table}.{m} + excluded.{m}" for m in cube.measures)
-    return (f"INSERT INTO {cube.table} ({cols}) SELECT {keys}, {sums} FROM (SELECT {bucket} AS bucket, "
-            f"{', '.join(cube.dims)}, {', '.join(cube.measures)} FROM {parent.table}) AS d WHERE 1 = 1 "
-            f"GROUP BY {keys} HAVING SUM(n) <> 0 ORDER BY {keys} ON CONFLICT ({', '.join(cube.key)}) DO UPDATE SET {add}")
+    source = (f"(SELECT {bucket} AS bucket, {', '.join(cube.dims)}, {', '.join(cube.measures)} "
+              f"FROM {parent.table}) AS d WHERE 1 = 1")
+    return _add_to(cube, _grouped(cube, "bucket", source))
 
 
 def build_steps(vendor: str, present: list[Cube] | None = None) -> list[tuple[Cube, str]]:
