@@ -209,6 +209,8 @@ def parse_args(argv):
                         "replaces the run's budget, which stretches the rest of the schedule")
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
+                   help="mixed_bfloat16 pays where the CPU has AMX (lscpu: amx_bf16) or on a GPU")
     p.add_argument("--resume", type=Path, help="continue this run folder from its checkpoint.npz")
     args = p.parse_args(argv)
     if args.resume:
@@ -248,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
           f"data ready in {time.perf_counter() - t0:.0f} s", flush=True)
 
     weights = sampling_weights(tr_y, tr_g)
+    # Mixed bfloat16 trains the network with bf16 arithmetic and float32 weights (fast where the CPU
+    # has AMX); the evaluation copy is always float32, so what is measured and saved is float32.
+    keras.mixed_precision.set_global_policy(args.precision)
     net = build_model(**ARCHITECTURES[args.arch])
+    keras.mixed_precision.set_global_policy("float32")
     ema_net = build_model(**ARCHITECTURES[args.arch])  # evaluation copy holding the EMA weights
     model = keras.Model(net.input, net.outputs[0])
     optimizer = keras.optimizers.AdamW(args.lr, weight_decay=args.weight_decay)

@@ -79,3 +79,26 @@ def test_a_stopped_run_resumes_where_its_checkpoint_left_it(tmp_path, data_root,
     assert not all(np.array_equal(a, b) for a, b in zip(after["weights"], done["weights"]))
     summary = json.loads((run / "training.json").read_text())
     assert summary["epochs_run"] == 4 and (run / "last.keras").exists()
+
+
+def test_mixed_bfloat16_trains_but_saves_a_float32_network(tmp_path, data_root, manifest):
+    """bf16 arithmetic is for the training step only: the evaluated, saved network is float32."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    small = tmp_path / "manifest.csv"
+    picked = [e for e in manifest if e.split == "train"][:32:2] + [e for e in manifest if e.split == "val"][:16:2]
+    with open(small, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "group", "split"])
+        w.writerows([e.path, e.label, e.group, e.split] for e in picked)
+    run = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "ml.train", "--out", str(run), "--manifest", str(small),
+                           "--data", str(data_root), "--epochs", "1", "--steps", "2", "--batch", "8",
+                           "--precision", "mixed_bfloat16"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["precision"] == "mixed_bfloat16"
+    saved = keras.models.load_model(run / "last.keras")
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    assert all(w.dtype == "float32" for w in saved.weights)
+    assert all(np.isfinite(w).all() for w in load_checkpoint(run / CHECKPOINT)["weights"])
