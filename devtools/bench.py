@@ -118,6 +118,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu(name: str) -> dict[int, float]:
+    """CPU seconds so far of every process on this machine whose command name is ``name``."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    out[int(entry.name)] = cpu_seconds([int(entry.name)])
+            except OSError:
+                continue
+    return out
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two ``process_cpu`` readings (a process started in between counts whole)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, 15)

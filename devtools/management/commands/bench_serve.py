@@ -190,10 +190,12 @@ class Command(BaseCommand):
             for clients, count in ((1, o["sequential"]), (o["clients"], o["uploads"])):
                 requests = [self._request(name, data, tokens[i % clients])
                             for i, (name, data) in enumerate(self._take(count))]
-                cpu0 = bench.cpu_seconds(pids)
+                cpu0, db0, client0 = bench.cpu_seconds(pids), bench.process_cpu("postgres"), time.process_time()
                 out = load.run(server.port, requests, clients)
                 cpu = bench.cpu_seconds(pids) - cpu0
-                self._report_load(clients, out, cpu)
+                others = {"PostgreSQL": bench.cpu_since(db0, bench.process_cpu("postgres")),
+                          "load client": time.process_time() - client0}
+                self._report_load(clients, out, cpu, others)
         finally:
             server.stop()
 
@@ -202,7 +204,7 @@ class Command(BaseCommand):
         body, ctype = bench.multipart("image", [(name, data)])
         return load.request_bytes("/api/v1/scans", body, {"Authorization": f"Token {token}", "Content-Type": ctype})
 
-    def _report_load(self, clients: int, out: load.Outcome, cpu: float) -> None:
+    def _report_load(self, clients: int, out: load.Outcome, cpu: float, others: dict[str, float]) -> None:
         done = len(out.latencies_ms)
         rate = done / out.seconds if out.seconds else 0.0
         p50, p95, p99 = (load.percentile(out.latencies_ms, q) for q in (0.5, 0.95, 0.99))
@@ -212,6 +214,11 @@ class Command(BaseCommand):
                           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; errors {errors}"
                           f"{' ' + str(out.statuses) + ' ' + str(out.failures[:3]) if errors else ''}; "
                           f"server CPU {cpu * 1000 / max(done, 1):.1f} ms per upload; {_load_average()}")
+        #  Everything shares the 2 cores: what the database and the load client cost per upload too.
+        per = {"gunicorn workers": cpu, **others}
+        self.stdout.write("  CPU per upload (ms): " + ", ".join(f"{k} {v * 1000 / max(done, 1):.1f}" for k, v in per.items())
+                          + f"; {sum(per.values()) * 1000 / max(done, 1):.1f} in all, "
+                          f"{sum(per.values()) / max(out.seconds, 1e-9):.2f} of {os.cpu_count()} cores busy")
         if clients > 1:  # a split in two shows clients served unevenly (connections held by one worker)
             self.stdout.write("  latency by tenths, fastest to slowest (ms): "
                               + " ".join(f"{load.percentile(out.latencies_ms, q / 10):.0f}" for q in range(11)))
