@@ -52,14 +52,20 @@ def test_batch_plans_mix_a_share_of_batches_and_keep_labels_summing_to_one():
             assert p["lam"] == pytest.approx(1 - (y1 - y0) * (x1 - x0) / 160**2)
 
 
-def test_a_stopped_run_resumes_where_its_checkpoint_left_it(tmp_path, data_root, manifest):
-    pytest.importorskip("tensorflow")
+def small_manifest(tmp_path, manifest, train: slice, val: slice):
+    """A manifest of a few of the split's training and validation images, for a run in seconds."""
     small = tmp_path / "manifest.csv"
-    picked = [e for e in manifest if e.split == "train"][:48:3] + [e for e in manifest if e.split == "val"][:40:4]
+    picked = [e for e in manifest if e.split == "train"][train] + [e for e in manifest if e.split == "val"][val]
     with open(small, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "label", "group", "split"])
         w.writerows([e.path, e.label, e.group, e.split] for e in picked)
+    return small
+
+
+def test_a_stopped_run_resumes_where_its_checkpoint_left_it(tmp_path, data_root, manifest):
+    pytest.importorskip("tensorflow")
+    small = small_manifest(tmp_path, manifest, slice(0, 48, 3), slice(0, 40, 4))
     run = tmp_path / "run"
     common = [sys.executable, "-m", "ml.train"]
     first = subprocess.run([*common, "--out", str(run), "--manifest", str(small), "--data", str(data_root),
@@ -86,12 +92,7 @@ def test_mixed_bfloat16_trains_but_saves_a_float32_network(tmp_path, data_root, 
     pytest.importorskip("tensorflow")
     import keras
 
-    small = tmp_path / "manifest.csv"
-    picked = [e for e in manifest if e.split == "train"][:32:2] + [e for e in manifest if e.split == "val"][:16:2]
-    with open(small, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "label", "group", "split"])
-        w.writerows([e.path, e.label, e.group, e.split] for e in picked)
+    small = small_manifest(tmp_path, manifest, slice(0, 32, 2), slice(0, 16, 2))
     run = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "ml.train", "--out", str(run), "--manifest", str(small),
                            "--data", str(data_root), "--epochs", "1", "--steps", "2", "--batch", "8",
