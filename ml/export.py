@@ -170,14 +170,15 @@ def data_summary(examples, report_support: dict) -> dict:
     }
 
 
-def finish_card(card: dict, out: Path, examples, pixels, t0: float) -> dict:
-    """Measure the folder's model, fit its guard, and write card.json and MODEL_CARD.md."""
+def finish_card(card: dict, out: Path, examples, pixels, t0: float, carried: dict | None = None) -> dict:
+    """Measure the folder's model, fit its guard, and write card.json and MODEL_CARD.md; ``carried``
+    metrics (figures of the same network file that this run cannot measure again) are kept."""
     from ml.card import write_markdown
     from ml.guard_fit import fit_and_validate
 
     tflite = out / "neurolens.tflite"
     figures = measure(tflite, pixels, examples)
-    card["metrics"] = figures["metrics"]
+    card["metrics"] = figures["metrics"] | {k: v for k, v in (carried or {}).items() if v is not None}
     card["calibration"] = figures["calibration"]
     card["data"] = data_summary(examples, {c: v["support"] for c, v in figures["metrics"]["per_class"].items()})
     card["sha256"] = hashlib.sha256(tflite.read_bytes()).hexdigest()
@@ -278,7 +279,9 @@ def recard(args) -> int:
                             "change": args.change or "re-measured on the current validation split"}
     card.pop("speed", None)
     (args.recard / "scope.npz").unlink(missing_ok=True)  # replaced by the learned guard
-    finish_card(card, args.recard, examples, pixels, t0)
+    #  The same network file: its figure on the images an older split held out stays true of it.
+    carried = {"unseen_by_this_network": card.get("metrics", {}).get("unseen_by_this_network")}
+    finish_card(card, args.recard, examples, pixels, t0, carried)
     return 0
 
 
