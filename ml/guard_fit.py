@@ -29,7 +29,14 @@ from ml.negatives import SOURCES, make
 from ml.preprocess import load_image, to_pixels
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
-MRI_FLAG_QUANTILE = 0.998  # the threshold lets through this share of held-out training slices
+#  The threshold lets through this share of the held-out training slices. Measured with 1.2.1's
+#  network (leave one source out, then validation slices): at the 99.8th percentile 95.4% of the
+#  left-out pictures were flagged and 0.12% of validation slices; at the 99th, with 64 hidden units,
+#  the threshold falls to its floor of 0.5 and the figures are 97.3% and 0.18% (the goal: >= 99% and
+#  < 0.5%). A refused slice costs the clinician a look at a message; a passed photograph gets a
+#  tumour class.
+MRI_FLAG_QUANTILE = 0.99
+HIDDEN = 64  # 32 units: 96.9% at the 99th percentile
 
 
 def _digest(*parts: bytes) -> str:
@@ -177,14 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Fit and validate the learned out-of-scope guard.")
     p.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--hidden", type=int, default=HIDDEN)
     p.add_argument("--l2", type=float, default=1e-3)
     args = p.parse_args(argv)
     fit_and_validate(args.model_dir, args.data, args.hidden, args.l2)
     return 0
 
 
-def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = 32, l2: float = 1e-3,
+def fit_and_validate(model_dir: Path, data: Path = DEFAULT_DATA, hidden: int = HIDDEN, l2: float = 1e-3,
                      reuse: bool = False) -> dict:
     """Fit the guard for the model in ``model_dir``, validate it, write guard.npz and guard.json; the figures.
 
