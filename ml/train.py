@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"resumed_from": None, "arch": args.arch, "epochs_run": len(state["history"]),
                "best_epoch": state["best_epoch"], "seconds": round(state["train_seconds"]), "steps": state["step"],
                "batch": args.batch, "steps_per_epoch": args.steps, "lr": args.lr, "seed": args.seed,
-               "precision": "float32", "label_smoothing": args.smoothing, "weight_decay": args.weight_decay,
+               "precision": args.precision, "label_smoothing": args.smoothing, "weight_decay": args.weight_decay,
                "mix_prob": args.mix_prob, "mix_alpha": args.mix_alpha, "ema": args.ema,
                "history": state["history"]}
     (args.out / "training.json").write_text(json.dumps(summary, indent=2))

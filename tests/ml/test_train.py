@@ -99,6 +99,7 @@ def test_mixed_bfloat16_trains_but_saves_a_float32_network(tmp_path, data_root, 
                            "--precision", "mixed_bfloat16"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((run / "config.json").read_text())["precision"] == "mixed_bfloat16"
+    assert json.loads((run / "training.json").read_text())["precision"] == "mixed_bfloat16"  # for the card
     saved = keras.models.load_model(run / "last.keras")
     assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
     assert all(w.dtype == "float32" for w in saved.weights)
