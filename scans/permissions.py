@@ -14,8 +14,8 @@ def has_role(user, role: str) -> bool:
         return False
     cache = getattr(user, "_neurolens_roles", None)
     if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user._neurolens_roles = cache
+        remember_roles(user, set(user.groups.values_list("name", flat=True)))
+        cache = user._neurolens_roles
     return role in cache
 
 
