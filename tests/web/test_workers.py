@@ -46,14 +46,15 @@ def server(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("wb"))
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(url + "/accounts/login/", timeout=5)
-                break
-            except OSError:  # not listening yet
-                if proc.poll() is not None:
-                    pytest.fail((tmp_path / "server.log").read_text()[-2000:])
-                time.sleep(0.2)
+        #  The port answers as soon as one worker has booted; the tests below need both, so wait until
+        #  the access log shows two workers answering (a loaded machine boots the second one seconds later).
+        deadline = time.monotonic() + 60
+        while len(pids(log, "/accounts/login/", settle=0)) < 2:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("gunicorn did not bring up two workers:\n" + (tmp_path / "server.log").read_text()[-2000:])
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda _: _get(url + "/accounts/login/"), range(4)))
+            time.sleep(0.2)
         yield url, log
     finally:
         proc.terminate()
@@ -70,8 +71,18 @@ def post_token(url, username, password, forwarded=None):
         return exc.code
 
 
-def pids(log: Path, path: str) -> set[str]:
-    time.sleep(0.5)  # gunicorn writes the access line after the answer
+def _get(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status
+    except OSError:  # not listening yet
+        return None
+
+
+def pids(log: Path, path: str, settle: float = 0.5) -> set[str]:
+    time.sleep(settle)  # gunicorn writes the access line after the answer
+    if not log.exists():
+        return set()
     return {line.split()[0] for line in log.read_text().splitlines() if f" {path} " in line}
 
 
