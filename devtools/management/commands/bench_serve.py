@@ -8,9 +8,13 @@ final figures with nothing else running.
 
 from __future__ import annotations
 
+import contextlib
+import cProfile
 import hashlib
 import http.client
+import io
 import os
+import pstats
 import signal
 import subprocess
 import sys
@@ -53,6 +57,8 @@ class Command(BaseCommand):
                             help="threads per worker (load)")
         parser.add_argument("--images", type=int, default=500, help="images in the batch (memory)")
         parser.add_argument("--profile-uploads", type=int, default=200, help="uploads timed per stage (profile)")
+        parser.add_argument("--cprofile", type=Path, metavar="FILE",
+                            help="also write a cProfile of the timed uploads to FILE and print its top functions (profile)")
         parser.add_argument("--restarts", type=int, default=5, help="worker restarts timed (startup)")
         parser.add_argument("--dataset", default=str(DATASET), help="folder of JPEG slices (searched recursively)")
 
@@ -241,11 +247,31 @@ class Command(BaseCommand):
                 client.post("/api/v1/scans", {"image": _named(*files[5])})
             timers = Timers()
             timers.install()
+            profiler = cProfile.Profile() if o.get("cprofile") else None
+            sql_ms: dict[str, float] = {}
+
+            def timed_sql(run, sql, *args):
+                t0 = time.perf_counter()
+                try:
+                    return run(sql, *args)
+                finally:
+                    key = " ".join(sql.split())[:110]
+                    sql_ms[key] = sql_ms.get(key, 0.0) + (time.perf_counter() - t0) * 1000
+
+            stack = contextlib.ExitStack()
+            if o["verbosity"] > 1:  # each statement's time from send to result (PostgreSQL's work and the round trip)
+                stack.enter_context(connection.execute_wrapper(timed_sql))
             try:
                 for name, data in files[6:]:
-                    response = client.post("/api/v1/scans", {"image": _named(name, data)})
+                    upload = {"image": _named(name, data)}
+                    if profiler:
+                        profiler.enable()
+                    response = client.post("/api/v1/scans", upload)
+                    if profiler:
+                        profiler.disable()
                     assert response.status_code == 201, response.content[:300]
             finally:
+                stack.close()
                 timers.uninstall()
         self.stdout.write(f"\nwhere one upload's time goes (POST /api/v1/scans in this process, {n} distinct "
                           f"slices, one at a time; a stage includes the ones indented under it)")
@@ -258,6 +284,15 @@ class Command(BaseCommand):
         if o["verbosity"] > 1:
             for sql in statements:
                 self.stdout.write(f"    {sql[:160]}")
+            self.stdout.write("  each statement, ms per upload from send to result (outside a profile's own cost):")
+            for key, ms in sorted(sql_ms.items(), key=lambda kv: -kv[1]):
+                self.stdout.write(f"    {ms / n:6.2f}  {key}")
+        if profiler:
+            profiler.dump_stats(o["cprofile"])
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+            self.stdout.write(f"\ncProfile of the {n} uploads (the test client's request building included), "
+                              f"written to {o['cprofile']}:\n{out.getvalue()}")
         self.stdout.write(f"  {_load_average()}")
 
     def _clean(self, user) -> None:
