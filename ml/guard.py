@@ -37,7 +37,7 @@ def colourfulness(img: Image.Image) -> float:
 
 
 THUMB = 32
-#  Each thumbnail cell's distance from the middle, and its row and column centres, made once.
+#  The row and the column centre of each thumbnail cell, made once.
 _ROWS, _COLS = np.mgrid[:THUMB, :THUMB] + 0.5
 
 

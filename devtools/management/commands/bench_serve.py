@@ -284,7 +284,8 @@ class Command(BaseCommand):
         if o["verbosity"] > 1:
             for sql in statements:
                 self.stdout.write(f"    {sql[:160]}")
-            self.stdout.write("  each statement, ms per upload from send to result (outside a profile's own cost):")
+            self.stdout.write("  each statement, ms per upload from send to result"
+                              + (" (with --cprofile's own cost in them):" if profiler else ":"))
             for key, ms in sorted(sql_ms.items(), key=lambda kv: -kv[1]):
                 self.stdout.write(f"    {ms / n:6.2f}  {key}")
         if profiler:
