@@ -9,7 +9,7 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
-from tests.helpers import synthetic_slice
+from tests.helpers import mri_slice
 
 PATIENT_NAME = "Zyxwut^Quorvena"
 PATIENT_ID = "PID-9938271"
@@ -56,7 +56,7 @@ def mr_dataset(patient_id: str = PATIENT_ID, seed: int = 0, frames: int = 1, siz
 def _add_pixels(ds: Dataset, seed: int, frames: int, size: int) -> None:
     stack = []
     for f in range(frames):
-        grey = np.asarray(synthetic_slice(size, seed + f), np.uint16)
+        grey = np.asarray(mri_slice(size, seed + f), np.uint16)
         #  Only the middle frame has anatomy: a reader that takes another frame sees black.
         stack.append(grey * 8 if f == frames // 2 else np.zeros_like(grey))
     ds.Rows = ds.Columns = size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -40,23 +41,57 @@ def encode(img: Image.Image, fmt: str, **params) -> bytes:
     return buf.getvalue()
 
 
-def synthetic_slice(size: int = 256, seed: int = 0, mode: str = "L") -> Image.Image:
-    """A head-like bright ellipse with texture and a brighter blob, on black."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:size, :size] / size - 0.5
-    head = ((xx / 0.38) ** 2 + (yy / 0.45) ** 2) < 1
-    pixels = head * (90 + 40 * rng.random((size, size)))
-    blob = ((xx - 0.1 * rng.random()) ** 2 + (yy + 0.1) ** 2) < 0.004
-    pixels = np.clip(pixels + blob * 100, 0, 255).astype(np.uint8)
+#  Real slices of every class from the larger collection: the pictures the suite uploads where it
+#  needs an in-scope image. A drawn "head" would test the guard's mistakes, not the product: a good
+#  out-of-scope guard refuses drawings, and a model version that does so must not break the suite.
+#  Two files are left out: Tr-noTr_0001.jpg (a T2 slice through the orbits, one of the few real slices
+#  model 1.2.2's guard refuses) and Tr-no_0010.jpg (a CT slice that the collection files as no tumour).
+_POOL_CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
+_POOL_PER_CLASS = 12
+_POOL_LEFT_OUT = {"Tr-noTr_0001.jpg", "Tr-no_0010.jpg"}
+
+
+@functools.cache
+def _slice_pool() -> tuple[Path, ...]:
+    root = DATASETS / "brain-tumor-mri" / "Training"
+    if not root.is_dir():
+        pytest.skip(f"the shared data sets are not at {DATASETS}: the test needs a real MRI slice")
+    files = {cls: [p for p in sorted((root / cls).glob("*.jpg")) if p.name not in _POOL_LEFT_OUT][:_POOL_PER_CLASS]
+             for cls in _POOL_CLASSES}
+    return tuple(files[cls][i] for i in range(_POOL_PER_CLASS) for cls in _POOL_CLASSES)
+
+
+@functools.cache
+def _square(path: Path) -> Image.Image:
+    img = Image.open(path).convert("L")
+    side = max(img.size)
+    canvas = Image.new("L", (side, side), 0)  # padded with the black around the anatomy, not stretched
+    canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
+    return canvas
+
+
+def mri_slice(size: int = 256, seed: int = 0, mode: str = "L") -> Image.Image:
+    """A real brain MRI slice, size x size: seed picks one of 48 (classes in turn: glioma, meningioma,
+    no tumour, pituitary) and also adds faint noise of its own, so that two seeds never give the
+    same bytes (uploads are deduplicated by content)."""
+    pool = _slice_pool()
+    base = np.asarray(_square(pool[seed % len(pool)]).resize((size, size), Image.BILINEAR), np.int16)
+    noise = np.random.default_rng(seed).integers(-1, 2, base.shape, dtype=np.int16)
+    pixels = np.clip(base + noise * (base > 8), 0, 255).astype(np.uint8)  # the background stays black
     return Image.fromarray(pixels, "L").convert(mode)
 
 
+def mri_slice_class(seed: int) -> str:
+    """The class folder that mri_slice(seed=seed) comes from."""
+    return _POOL_CLASSES[seed % len(_POOL_CLASSES)]
+
+
 def png(size: int = 256, seed: int = 0, mode: str = "L") -> bytes:
-    return encode(synthetic_slice(size, seed, mode), "PNG")
+    return encode(mri_slice(size, seed, mode), "PNG")
 
 
 def jpeg(size: int = 256, seed: int = 0) -> bytes:
-    return encode(synthetic_slice(size, seed, "RGB"), "JPEG", quality=90)
+    return encode(mri_slice(size, seed, "RGB"), "JPEG", quality=90)
 
 
 def dataset_images(per_class: int = 1) -> list:

@@ -8,7 +8,7 @@ from django.test import Client
 
 from scans.models import Scan
 from tests.api.conftest import assert_error, token_client
-from tests.helpers import dataset_images, encode, jpeg, make_scan, png, synthetic_slice
+from tests.helpers import dataset_images, encode, jpeg, make_scan, png, mri_slice
 
 pytestmark = pytest.mark.django_db
 NAMES = ["Glioma Tumor", "Meningioma Tumor", "No Tumor", "Pituitary Tumor"]
@@ -49,7 +49,7 @@ def test_predict_answers_in_the_prototype_shape_and_stores_the_scan(owner, cls, 
 
 def test_predict_errors_use_the_one_shape(owner, researcher):
     client = token_client(owner)
-    gif = ContentFile(encode(synthetic_slice(128), "GIF"), name="x.gif")
+    gif = ContentFile(encode(mri_slice(128), "GIF"), name="x.gif")
     assert_error(client.post("/api/predict", {"image": gif}), 415, "unsupported_format", "image")
     assert_error(client.post("/api/predict", {}), 400, "required", "image")
     assert_error(Client().post("/api/predict", {}), 401)
@@ -89,10 +89,11 @@ def test_batch_takes_as_many_files_as_a_batch_by_default_and_refuses_one_more(ow
     body = response.json()
     assert len(body) == 500
     for i, item in enumerate(body):
-        if "error" in item:  # a synthetic slice the guard does not take for a brain MRI
+        if "error" in item:  # a real slice shrunk to 64 px that the guard no longer takes for MRI
             assert item["filename"] == f"{i}.png" and item["error"]["code"] == "out_of_scope"
         else:
             assert_prediction(item)
+    assert sum("error" in item for item in body) <= 10, "real MRI slices refused as out of scope"
     names = set(Scan.objects.filter(owner=owner).values_list("original_name", flat=True))
     assert names == {f"{i}.png" for i in range(500)}
     more = [ContentFile(png(size=64, seed=1000 + i), name=f"more-{i}.png") for i in range(501)]

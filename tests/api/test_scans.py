@@ -10,7 +10,7 @@ from PIL import Image
 from ml.infer import CLASSES, get_classifier
 from scans.models import Scan
 from tests.api.conftest import assert_error, token_client
-from tests.helpers import encode, jpeg, make_scan, png, stored_files, synthetic_slice
+from tests.helpers import encode, jpeg, make_scan, png, stored_files, mri_slice
 
 pytestmark = pytest.mark.django_db
 SCANS = "/api/v1/scans"
@@ -55,7 +55,7 @@ def big_png() -> bytes:
     (lambda: b"", 400, "empty_file"),
     (lambda: png()[:300], 400, "corrupt_file"),
     (lambda: png(32), 400, "image_too_small"),
-    (lambda: encode(synthetic_slice(128), "GIF"), 415, "unsupported_format"),
+    (lambda: encode(mri_slice(128), "GIF"), 415, "unsupported_format"),
     (lambda: b"%PDF-1.4 not an image at all" * 10, 415, "not_an_image"),
     (big_png, 413, "file_too_large"),
 ], ids=["empty", "corrupt", "too-small", "gif", "pdf", "too-big"])

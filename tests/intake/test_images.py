@@ -15,11 +15,11 @@ from scans.intake.errors import ScanRejected
 from scans.intake.ingest import read_image
 from scans.models import BatchJob, Scan
 from tests.batches.helpers import post_batch
-from tests.helpers import client_for, encode, png, synthetic_slice, upload
+from tests.helpers import client_for, encode, png, mri_slice, upload
 
 
 def slice_in(mode: str, size: int) -> Image.Image:
-    grey = synthetic_slice(size, seed=size)
+    grey = mri_slice(size, seed=size)
     if mode in ("I;16", "I"):
         return Image.fromarray(np.asarray(grey, np.uint16) * 200)  # mode I;16
     if mode == "LA":
@@ -48,7 +48,7 @@ def test_every_mode_is_classified_at_every_legal_size(owner, mode, fmt, size):
 
 
 def exotic(mode: str) -> Image.Image:
-    base = synthetic_slice(300, 1)
+    base = mri_slice(300, 1)
     if mode in ("I", "F"):
         return Image.fromarray(np.asarray(base, np.float32) * 3.5, "F").convert(mode)
     if mode in ("I;16", "I;16B"):

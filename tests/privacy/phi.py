@@ -22,7 +22,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage
 
-from tests.helpers import synthetic_slice
+from tests.helpers import mri_slice
 
 MARK = "ZQPHI"  # in every planted text value: cannot occur by chance in 5 letters
 FILE_MARK = "ZQFILE"  # in every planted file or folder name
@@ -146,7 +146,7 @@ def planted_dicom(seed: int, size: int = 128, patient_id: str = f"{MARK}PID77") 
     block.add_new(0x01, "LO", f"{MARK}PRIVATE")
     ds.add_new(0x60000022, "LO", f"{MARK}OVERLAY")  # overlay description (group 60xx: not in the dictionary)
     ds.add_new(0x60004000, "LT", f"{MARK}OVERLAYCOMMENTS")  # overlay comments, in the profile
-    grey = np.asarray(synthetic_slice(size, seed), np.uint16) * 8
+    grey = np.asarray(mri_slice(size, seed), np.uint16) * 8
     ds.Rows = ds.Columns = size
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
@@ -158,7 +158,7 @@ def planted_dicom(seed: int, size: int = 128, patient_id: str = f"{MARK}PID77") 
 
 
 def planted_jpeg(seed: int) -> bytes:
-    img = synthetic_slice(256, seed, "RGB")
+    img = mri_slice(256, seed, "RGB")
     exif = Image.Exif()
     exif[0x013B] = f"{MARK}ARTIST"  # Artist
     exif[0x010E] = f"{MARK}DESCRIPTION dob 1961-02-03"  # ImageDescription
@@ -177,7 +177,7 @@ def planted_png(seed: int, mode: str = "L") -> bytes:
     info.add_text("Comment", f"{MARK}ZTXT dob 1961-02-03", zip=True)
     info.add_itxt("Description", f"{MARK}ITXT", lang="en", tkey="Description")
     buf = io.BytesIO()
-    synthetic_slice(256, seed, mode).save(buf, "PNG", pnginfo=info)
+    mri_slice(256, seed, mode).save(buf, "PNG", pnginfo=info)
     return buf.getvalue() + f"{MARK}TRAILER".encode()
 
 

@@ -14,12 +14,12 @@ from pypdf import PdfReader
 
 from scans.models import Prediction, Scan
 from scans.reports.heatmaps import display_image
-from tests.helpers import client_for, encode, synthetic_slice, upload
+from tests.helpers import client_for, encode, mri_slice, upload
 
 
 def big_upload(owner, side: int = 4096) -> Scan:
     """The largest legal image (MAX_IMAGE_PIXELS), a slice enlarged."""
-    data = encode(synthetic_slice(512, 3).resize((side, side)), "PNG")
+    data = encode(mri_slice(512, 3).resize((side, side)), "PNG")
     assert upload(client_for(owner), data, name="big.png").status_code == 200
     return Scan.objects.get()
 
@@ -41,7 +41,7 @@ def test_heat_maps_and_pdf_pictures_of_the_largest_image_are_display_size(owner,
 
 def test_the_display_side_is_a_setting_and_keeps_proportions(owner, settings):
     settings.DISPLAY_SIDE = 256
-    data = encode(Image.fromarray(np.asarray(synthetic_slice(600, 4).resize((600, 300)))), "PNG")
+    data = encode(Image.fromarray(np.asarray(mri_slice(600, 4).resize((600, 300)))), "PNG")
     upload(client_for(owner), data, name="wide.png")
     scan = Scan.objects.get()
     assert display_image(scan).size == (256, 128)

@@ -11,7 +11,7 @@ from PIL import Image
 from ml.infer import get_classifier
 from scans.models import Scan
 from scans.models.heat import read_heat
-from tests.helpers import client_for, make_scan, png, synthetic_slice, upload
+from tests.helpers import client_for, make_scan, png, mri_slice, upload
 
 
 def test_every_upload_keeps_its_heat_map(owner):
@@ -19,7 +19,7 @@ def test_every_upload_keeps_its_heat_map(owner):
     scan = Scan.objects.get()
     heat = read_heat(bytes(scan.prediction.heat), (256, 256))
     assert heat.shape == (256, 256) and heat.max() > 0.9 and len(scan.prediction.heat) < 20_000
-    fresh = get_classifier().classify([synthetic_slice(256, 4)], heatmaps=True)[0].heatmap
+    fresh = get_classifier().classify([mri_slice(256, 4)], heatmaps=True)[0].heatmap
     assert np.abs(heat - fresh).mean() < 0.02  # storing it small loses nothing that shows
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from scans.models import Prediction, Scan
 from tests.api.conftest import token_client
-from tests.helpers import client_for, encode, jpeg, png, stored_files, synthetic_slice, upload
+from tests.helpers import client_for, encode, jpeg, png, stored_files, mri_slice, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def png_bomb(width: int, height: int) -> bytes:
 
 
 def other_format(fmt: str) -> bytes:
-    return encode(synthetic_slice(128, mode="RGB"), fmt)
+    return encode(mri_slice(128, mode="RGB"), fmt)
 
 
 #  (file, error code, words of its message, HTTP status: the same the API gives for that code)
