@@ -8,7 +8,7 @@ from django.test import Client
 
 from scans.models import Scan
 from tests.api.conftest import assert_error, token_client
-from tests.helpers import dataset_images, encode, jpeg, make_scan, png, mri_slice
+from tests.helpers import dataset_images, encode, jpeg, make_scan, mri_slice, png
 
 pytestmark = pytest.mark.django_db
 NAMES = ["Glioma Tumor", "Meningioma Tumor", "No Tumor", "Pituitary Tumor"]

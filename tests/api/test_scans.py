@@ -10,7 +10,7 @@ from PIL import Image
 from ml.infer import CLASSES, get_classifier
 from scans.models import Scan
 from tests.api.conftest import assert_error, token_client
-from tests.helpers import encode, jpeg, make_scan, png, stored_files, mri_slice
+from tests.helpers import encode, jpeg, make_scan, mri_slice, png, stored_files
 
 pytestmark = pytest.mark.django_db
 SCANS = "/api/v1/scans"

@@ -15,7 +15,7 @@ from scans.intake.errors import ScanRejected
 from scans.intake.ingest import read_image
 from scans.models import BatchJob, Scan
 from tests.batches.helpers import post_batch
-from tests.helpers import client_for, encode, png, mri_slice, upload
+from tests.helpers import client_for, encode, mri_slice, png, upload
 
 
 def slice_in(mode: str, size: int) -> Image.Image:

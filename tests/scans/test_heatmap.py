@@ -11,7 +11,7 @@ from PIL import Image
 from ml.infer import get_classifier
 from scans.models import Scan
 from scans.models.heat import read_heat
-from tests.helpers import client_for, make_scan, png, mri_slice, upload
+from tests.helpers import client_for, make_scan, mri_slice, png, upload
 
 
 def test_every_upload_keeps_its_heat_map(owner):

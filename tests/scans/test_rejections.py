@@ -9,7 +9,7 @@ from PIL import Image
 
 from scans.models import Prediction, Scan
 from tests.api.conftest import token_client
-from tests.helpers import client_for, encode, jpeg, png, stored_files, mri_slice, upload
+from tests.helpers import client_for, encode, jpeg, mri_slice, png, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 
