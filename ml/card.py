@@ -227,6 +227,11 @@ burnt into the image.
   available proxy for a patient-level split; neighbouring slices beyond the grouping threshold
   may still straddle it.
 - A few copies in the data carry conflicting labels (label noise); they were kept as labelled.
+- The collections also hold brain CT slices filed as MRI, under tumour classes as well as no
+  tumour: 3 of a random 160 of the split's images are CT (about 2%), and ranking every image by
+  its likeness to the packaged CT samples shows dozens more, many of them near-copies. The network
+  and its guard learned them as in scope, so a brain CT can get a class instead of a refusal
+  (left-out CT is the guard's weakest source). They have not been curated out yet.
 - {_weakest(m)}
 - The validation figures were measured on the split that also fitted the temperature, the
   batch-norm decision and the out-of-scope cut-offs; the held-back fifth is the independent test.
