@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from ml.preprocess import square_resize
 from scans.models import Patient, Prediction, Scan
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -46,44 +47,34 @@ def encode(img: Image.Image, fmt: str, **params) -> bytes:
 #  out-of-scope guard refuses drawings, and a model version that does so must not break the suite.
 #  Two files are left out: Tr-noTr_0001.jpg (a T2 slice through the orbits, one of the few real slices
 #  model 1.2.2's guard refuses) and Tr-no_0010.jpg (a CT slice that the collection files as no tumour).
-_POOL_CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
 _POOL_PER_CLASS = 12
 _POOL_LEFT_OUT = {"Tr-noTr_0001.jpg", "Tr-no_0010.jpg"}
 
 
 @functools.cache
 def _slice_pool() -> tuple[Path, ...]:
-    root = DATASETS / "brain-tumor-mri" / "Training"
-    if not root.is_dir():
-        pytest.skip(f"the shared data sets are not at {DATASETS}: the test needs a real MRI slice")
-    files = {cls: [p for p in sorted((root / cls).glob("*.jpg")) if p.name not in _POOL_LEFT_OUT][:_POOL_PER_CLASS]
-             for cls in _POOL_CLASSES}
-    return tuple(files[cls][i] for i in range(_POOL_PER_CLASS) for cls in _POOL_CLASSES)
+    """48 slices, the classes in turn (glioma, meningioma, no tumour, pituitary)."""
+    by_class: dict[str, list[Path]] = {}
+    for cls, path in dataset_files(per_class=_POOL_PER_CLASS + len(_POOL_LEFT_OUT)):
+        if path.name not in _POOL_LEFT_OUT:
+            by_class.setdefault(cls, []).append(path)
+    return tuple(paths[i] for i in range(_POOL_PER_CLASS) for paths in by_class.values())
 
 
 @functools.cache
-def _square(path: Path) -> Image.Image:
-    img = Image.open(path).convert("L")
-    side = max(img.size)
-    canvas = Image.new("L", (side, side), 0)  # padded with the black around the anatomy, not stretched
-    canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
-    return canvas
+def _grey(path: Path) -> Image.Image:
+    return Image.open(path).convert("L")
 
 
 def mri_slice(size: int = 256, seed: int = 0, mode: str = "L") -> Image.Image:
-    """A real brain MRI slice, size x size: seed picks one of 48 (classes in turn: glioma, meningioma,
-    no tumour, pituitary) and also adds faint noise of its own, so that two seeds never give the
-    same bytes (uploads are deduplicated by content)."""
+    """A real brain MRI slice, padded square and resized as the model's input is: seed picks one of
+    48 and also adds faint noise of its own, so that two seeds never give the same bytes (uploads
+    are deduplicated by content)."""
     pool = _slice_pool()
-    base = np.asarray(_square(pool[seed % len(pool)]).resize((size, size), Image.BILINEAR), np.int16)
+    base = square_resize(_grey(pool[seed % len(pool)]), size).astype(np.int16)
     noise = np.random.default_rng(seed).integers(-1, 2, base.shape, dtype=np.int16)
     pixels = np.clip(base + noise * (base > 8), 0, 255).astype(np.uint8)  # the background stays black
     return Image.fromarray(pixels, "L").convert(mode)
-
-
-def mri_slice_class(seed: int) -> str:
-    """The class folder that mri_slice(seed=seed) comes from."""
-    return _POOL_CLASSES[seed % len(_POOL_CLASSES)]
 
 
 def png(size: int = 256, seed: int = 0, mode: str = "L") -> bytes:
