@@ -29,8 +29,10 @@ NEGATIVES_SEED = 7  # a draw of its own: guard fitting and the cards' fresh draw
 
 
 def manifest_digest(manifest: Path = MANIFEST) -> str:
-    """The first 12 hex digits of the split manifest's SHA-256: a card's figures are on this split."""
-    return hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    """The first 12 hex digits of the SHA-256 of the split manifest and of its list of non-MRI images
+    (left out of the figures): a card's figures are on this split."""
+    excluded = manifest.parent / "not_mri.csv"
+    return hashlib.sha256(manifest.read_bytes() + (excluded.read_bytes() if excluded.exists() else b"")).hexdigest()[:12]
 
 
 def negatives_flagged(version: str, scale: float = 1.0) -> dict:
