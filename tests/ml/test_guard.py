@@ -1,9 +1,12 @@
 """The learned out-of-scope guard, through the served classifier."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from ml.data import not_mri, read_manifest
 from ml.guard import COLOUR_FACT, N_MEASURES, Guard, colourfulness
 from ml.negatives import SOURCES, make
 from ml.preprocess import load_image
@@ -78,6 +81,32 @@ def test_validation_slices_are_rarely_flagged(classifier, data_root, manifest):
     picked = [val[i] for i in rng.choice(len(val), 300, replace=False)]
     results = classifier.classify([load_image(data_root / e.path) for e in picked])
     assert np.mean([r.out_of_scope for r in results]) <= 0.01
+
+
+def test_the_brain_ct_filed_as_mri_is_listed_and_left_out_of_the_split(data_root):
+    listed = not_mri()
+    everything = {e.path for e in read_manifest(include_not_mri=True)}
+    assert len(listed) >= 100 and set(listed.values()) == {"CT"}
+    assert set(listed) <= everything and all((data_root / p).is_file() for p in listed)
+    mri = {e.path for e in read_manifest()}
+    assert not mri & set(listed) and mri | set(listed) == everything
+
+
+def test_brain_ct_the_guard_was_not_fitted_on_is_refused_as_the_card_says(classifier, data_root):
+    """The validation split's CT slices (the guard learned only the training split's) are refused,
+    at the rate guard.json, and so the model card, states."""
+    _requires_guard(classifier)
+    report = json.loads((MODEL_DIR / "guard.json").read_text())
+    if "collection_ct" not in report:
+        pytest.skip(f"{classifier.version}'s guard predates the list of CT slices")
+    listed = not_mri()
+    val_ct = [e.path for e in read_manifest(include_not_mri=True) if e.path in listed and e.split == "val"]
+    assert len(val_ct) == report["collection_ct"]["validation_split"] >= 20
+    results = classifier.classify([load_image(data_root / p) for p in val_ct])
+    refused = np.mean([r.out_of_scope for r in results])
+    assert refused == pytest.approx(report["collection_ct"]["validation_split_flagged"], abs=0.005)
+    assert refused >= 0.9, [p for p, r in zip(val_ct, results) if not r.out_of_scope]
+    assert all(set(r.probabilities.values()) == {0.25} for r in results if r.out_of_scope)
 
 
 def test_a_blank_picture_is_refused_by_the_plain_check():

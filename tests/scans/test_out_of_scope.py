@@ -1,5 +1,5 @@
 """Out of scope is a result of its own: an image the model cannot assess (a colour photograph, a scanned
-document) never shows or returns a class, a confidence presented as calibrated, or a heat map, on any
+document, a brain CT slice) never shows or returns a class, a confidence presented as calibrated, or a heat map, on any
 way in or out: the page, the history, the PDF, API v1, the prototype's API, the exports and the
 statistics. Real model, real database; the inputs are ones any scope guard must refuse."""
 
@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from ml.infer import CLASSES, DISPLAY_NAMES
 from scans.models import Scan
 from tests.api.conftest import assert_error, token_client
-from tests.helpers import client_for, encode, png, upload
+from tests.helpers import DATASETS, client_for, encode, png, upload
 
 pytestmark = pytest.mark.django_db
 NAMES = [DISPLAY_NAMES[c] for c in CLASSES]
@@ -36,15 +36,25 @@ def document() -> bytes:
     return encode(page, "PNG")
 
 
+def brain_ct() -> bytes:
+    """A brain CT slice that the larger collection files as an MRI without a tumour (listed in
+    ml/splits/not_mri.csv); it is in the validation split, so the guard was not fitted on it."""
+    path = DATASETS / "brain-tumor-mri/Testing/notumor/Te-no_0040.jpg"
+    if not path.is_file():
+        pytest.skip(f"the shared data sets are not at {DATASETS}")
+    return path.read_bytes()
+
+
 def no_class_in(text: str) -> None:
     found = [n for n in NAMES if n in text]
     assert found == [], found
 
 
-@pytest.fixture(params=["photograph", "document"])
+@pytest.fixture(params=["photograph", "document", "brain-ct"])
 def out_of_scope(request, owner):
-    data = {"photograph": photograph, "document": document}[request.param]()
-    response = upload(client_for(owner), data, name=f"{request.param}.png", htmx=True)
+    data = {"photograph": photograph, "document": document, "brain-ct": brain_ct}[request.param]()
+    name = f"{request.param}.{'jpg' if request.param == 'brain-ct' else 'png'}"
+    response = upload(client_for(owner), data, name=name, htmx=True)
     scan = Scan.objects.get()
     assert scan.prediction.out_of_scope, "the test needs an image the scope guard refuses"
     return scan, response
