@@ -20,7 +20,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ml.data import CLASSES, DEFAULT_DATA, read_manifest
+from ml.data import CLASSES, DEFAULT_DATA, not_mri_list, read_manifest
 from ml.evaluate import evaluate
 from ml.versions import MODEL_DIR, all_cards, cards_dir, record_card, served_version
 
@@ -31,7 +31,7 @@ NEGATIVES_SEED = 7  # a draw of its own: guard fitting and the cards' fresh draw
 def manifest_digest(manifest: Path = MANIFEST) -> str:
     """The first 12 hex digits of the SHA-256 of the split manifest and of its list of non-MRI images
     (left out of the figures): a card's figures are on this split."""
-    excluded = manifest.parent / "not_mri.csv"
+    excluded = not_mri_list(manifest)
     return hashlib.sha256(manifest.read_bytes() + (excluded.read_bytes() if excluded.exists() else b"")).hexdigest()[:12]
 
 

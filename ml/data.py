@@ -180,15 +180,20 @@ def write_manifest(examples: list[Example], path: Path = MANIFEST) -> None:
             w.writerow([ex.path, ex.label, ex.group, ex.split])
 
 
-def not_mri(path: Path | None = None) -> dict[str, str]:
-    """Images of the collections that are not MRI at all, path -> kind ("CT"), from ``not_mri.csv``.
+def not_mri_list(manifest: Path = MANIFEST) -> Path:
+    """The list of the split's images that are not MRI: ``not_mri.csv`` beside the manifest."""
+    return manifest.parent / "not_mri.csv"
+
+
+def not_mri(manifest: Path = MANIFEST) -> dict[str, str]:
+    """Images of the collections that are not MRI at all, path -> kind ("CT"), from ``not_mri_list``.
 
     Brain CT slices are filed among the MRI of both collections, mostly as no tumour but also as
     meningioma and glioma. They were found by eye, a contact sheet at a time, ranked by a small
     model on the served network's features that learnt from each sheet's verdicts, until a
     ranking and a random sample of 96 showed none; a slice left in doubt stayed MRI.
     """
-    path = path or MANIFEST.parent / "not_mri.csv"
+    path = not_mri_list(manifest)
     if not path.exists():
         return {}
     with open(path, newline="") as f:
@@ -198,7 +203,7 @@ def not_mri(path: Path | None = None) -> dict[str, str]:
 def read_manifest(path: Path = MANIFEST, include_not_mri: bool = False) -> list[Example]:
     """The split's examples; images listed in ``not_mri.csv`` beside it are left out (the model is
     trained and measured on MRI only) unless ``include_not_mri``: the guard uses them as negatives."""
-    skip = set() if include_not_mri else set(not_mri(path.parent / "not_mri.csv"))
+    skip = set() if include_not_mri else set(not_mri(path))
     with open(path, newline="") as f:
         return [Example(r["path"], r["label"], int(r["group"]), r["split"]) for r in csv.DictReader(f)
                 if r["path"] not in skip]

@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from ml.data import not_mri
 from ml.preprocess import square_resize
 from scans.models import Patient, Prediction, Scan
 
@@ -45,18 +46,19 @@ def encode(img: Image.Image, fmt: str, **params) -> bytes:
 #  Real slices of every class from the larger collection: the pictures the suite uploads where it
 #  needs an in-scope image. A drawn "head" would test the guard's mistakes, not the product: a good
 #  out-of-scope guard refuses drawings, and a model version that does so must not break the suite.
-#  Two files are left out: Tr-noTr_0001.jpg (a T2 slice through the orbits, one of the few real slices
-#  model 1.2.2's guard refuses) and Tr-no_0010.jpg (a CT slice that the collection files as no tumour).
+#  Left out: the CT slices the collections file as MRI (ml/splits/not_mri.csv) and Tr-noTr_0001.jpg
+#  (a T2 slice through the orbits, one of the few real slices model 1.2.2's guard refuses).
 _POOL_PER_CLASS = 12
-_POOL_LEFT_OUT = {"Tr-noTr_0001.jpg", "Tr-no_0010.jpg"}
+_POOL_LEFT_OUT = {"Tr-noTr_0001.jpg"}
 
 
 @functools.cache
 def _slice_pool() -> tuple[Path, ...]:
     """48 slices, the classes in turn (glioma, meningioma, no tumour, pituitary)."""
+    ct = {DATASETS / p for p in not_mri()}
     by_class: dict[str, list[Path]] = {}
-    for cls, path in dataset_files(per_class=_POOL_PER_CLASS + len(_POOL_LEFT_OUT)):
-        if path.name not in _POOL_LEFT_OUT:
+    for cls, path in dataset_files(per_class=_POOL_PER_CLASS + 4):
+        if path.name not in _POOL_LEFT_OUT and path not in ct:
             by_class.setdefault(cls, []).append(path)
     return tuple(paths[i] for i in range(_POOL_PER_CLASS) for paths in by_class.values())
 
