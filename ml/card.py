@@ -85,7 +85,7 @@ The reason shown names the guard's score, and adds only facts measured on that p
 is in colour; a blank picture is refused by a plain check of its spread)."""
 
 
-def _collection_ct(oos: dict) -> str:
+def _collection_ct(oos: dict, training: dict | None = None) -> str:
     ct = oos.get("collection_ct")
     if not ct:
         return ("The collections also hold brain CT slices filed as MRI, under tumour classes as well as no\n"
@@ -99,8 +99,11 @@ def _collection_ct(oos: dict) -> str:
             f"the guard was fitted with the training split's {ct['fitted_on']} as non-MRI pictures"
             + (f" and refuses {_pct(flagged)} of the validation split's {ct['validation_split']}" if flagged is not None
                else "")
-            + ". The network itself was trained before they were found and learned them as classes: the guard "
-            "is what stands between a brain CT and a tumour class.")
+            + ". " + ("The network was trained without them (the trainer leaves the list out): it never saw a "
+                      "CT slice under a class label, and the guard is what refuses one."
+                      if (training or {}).get("not_mri_left_out")
+                      else "The network itself was trained before they were found and learned them as classes: "
+                           "the guard is what stands between a brain CT and a tumour class."))
     return textwrap.fill(text, width=98, subsequent_indent="  ")
 
 
@@ -248,7 +251,7 @@ burnt into the image.
   available proxy for a patient-level split; neighbouring slices beyond the grouping threshold
   may still straddle it.
 - A few copies in the data carry conflicting labels (label noise); they were kept as labelled.
-- {_collection_ct(oos)}
+- {_collection_ct(oos, tr)}
 - {_weakest(m)}
 - The validation figures were measured on the split that also fitted the temperature, the
   batch-norm decision and the out-of-scope cut-offs; the held-back fifth is the independent test.

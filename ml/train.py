@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.data import CLASSES, DEFAULT_DATA, MANIFEST, collection_of, load_pixels, read_manifest
+from ml.data import CLASSES, DEFAULT_DATA, MANIFEST, collection_of, load_pixels, not_mri, read_manifest
 from ml.metrics import classification_report
 from ml.preprocess import INPUT_SIZE, pixels_to_input
 
@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                "batch": args.batch, "steps_per_epoch": args.steps, "lr": args.lr, "seed": args.seed,
                "precision": args.precision, "label_smoothing": args.smoothing, "weight_decay": args.weight_decay,
                "mix_prob": args.mix_prob, "mix_alpha": args.mix_alpha, "ema": args.ema,
+               "train_images": len(tr_y), "not_mri_left_out": len(not_mri(args.manifest)),
                "history": state["history"]}
     (args.out / "training.json").write_text(json.dumps(summary, indent=2))
     print(f"done: {state['step']} steps in {state['train_seconds'] / 60:.1f} min of training; best epoch "
