@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from ml.data import read_manifest
 from ml.train import CHECKPOINT, batch_plan, learning_rate, load_checkpoint, save_checkpoint
 
 
@@ -93,13 +94,18 @@ def test_mixed_bfloat16_trains_but_saves_a_float32_network(tmp_path, data_root, 
     import keras
 
     small = small_manifest(tmp_path, manifest, slice(0, 32, 2), slice(0, 16, 2))
+    #  A non-MRI list beside the manifest: its image is left out of training, and the run says so.
+    listed = next(e for e in read_manifest(small) if e.split == "train")
+    (tmp_path / "not_mri.csv").write_text(f"path,kind\n{listed.path},CT\n")
     run = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "ml.train", "--out", str(run), "--manifest", str(small),
                            "--data", str(data_root), "--epochs", "1", "--steps", "2", "--batch", "8",
                            "--precision", "mixed_bfloat16"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((run / "config.json").read_text())["precision"] == "mixed_bfloat16"
-    assert json.loads((run / "training.json").read_text())["precision"] == "mixed_bfloat16"  # for the card
+    summary = json.loads((run / "training.json").read_text())
+    assert summary["precision"] == "mixed_bfloat16"  # for the card
+    assert (summary["not_mri_left_out"], summary["train_images"]) == (1, 15)
     saved = keras.models.load_model(run / "last.keras")
     assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
     assert all(w.dtype == "float32" for w in saved.weights)

@@ -97,3 +97,15 @@ def test_the_comparison_section_replaces_itself_in_a_markdown_card():
     twice = splice_section(once, comparison_markdown(card))
     assert twice.count("## Versions side by side") == 1 and "accuracy 95.0%" in twice and "accuracy 90.0%" not in twice
     assert twice.replace("95.0%", "90.0%") == once
+
+
+def test_the_served_card_says_whether_its_network_ever_saw_the_collections_ct():
+    """Known limits must not claim the network learned CT as classes when it was trained without
+    them, nor the reverse."""
+    card = json.loads((versions.MODEL_DIR / "card.json").read_text())
+    text = " ".join((versions.MODEL_DIR / "MODEL_CARD.md").read_text().split())
+    if "collection_ct" not in card["out_of_scope"]:
+        pytest.skip(f"{card['version']}'s guard predates the list of CT slices")
+    trained_without = bool(card["training"].get("not_mri_left_out"))
+    assert ("never saw a CT slice under a class label" in text) is trained_without
+    assert ("learned them as classes" in text) is not trained_without
