@@ -8,12 +8,14 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 
 from scans.models import Scan
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statements it counts are PostgreSQL's")
 def test_the_profile_times_every_stage_and_statement_and_writes_a_cprofile(tmp_path, capsys):
     out = tmp_path / "uploads.prof"
     call_command("bench_serve", "profile", profile_uploads=4, verbosity=2, cprofile=out)

@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.test import Client
 
 from ml.infer import CLASSES, DISPLAY_NAMES, get_classifier
@@ -68,6 +69,8 @@ def test_uploads_have_their_own_lower_rate(owner, settings, one_window):
     assert client.get("/api/v1/scans").status_code == 200
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="on SQLite expired windows are deleted by a statement of their own")
 def test_an_upload_counts_against_both_of_its_throttles_in_one_statement(owner, settings, one_window):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -22,10 +22,14 @@ def found_in(blob: bytes) -> list[str]:
 def database_leaks() -> dict[str, list[str]]:
     leaks = {}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        for (table,) in cursor.fetchall():
-            cursor.execute(f'SELECT t::text FROM "{table}" t')
-            text = "\n".join(row[0] for row in cursor.fetchall()).encode()
+        for table in connection.introspection.table_names(cursor):
+            if connection.vendor == "postgresql":
+                cursor.execute(f'SELECT t::text FROM "{table}" t')
+                text = "\n".join(row[0] for row in cursor.fetchall()).encode()
+            else:  # SQLite (make test without DATABASE_URL): every column of every row, as text
+                cursor.execute(f'SELECT * FROM "{table}"')
+                text = "\n".join("|".join("" if v is None else str(v) for v in row)
+                                  for row in cursor.fetchall()).encode()
             if hits := found_in(text):
                 leaks[table] = hits
     return leaks
