@@ -72,7 +72,6 @@ def test_uploads_have_their_own_lower_rate(owner, settings, one_window):
 @pytest.mark.skipif(connection.vendor != "postgresql",
                     reason="on SQLite expired windows are deleted by a statement of their own")
 def test_an_upload_counts_against_both_of_its_throttles_in_one_statement(owner, settings, one_window):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import ThrottleWindow
