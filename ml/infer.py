@@ -162,6 +162,13 @@ class Classifier:
         crop = square.crop((round(left), round(top), round(left + w * scale), round(top + h * scale)))
         return np.clip(np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32), 0.0, 1.0)
 
+    def class_map(self, image: Image.Image, label: str, side: int = HEATMAP_SIDE) -> np.ndarray:
+        """The class-activation map of `label` for one image, as classify() draws it: for redrawing the
+        map of a stored prediction, whose class is the stored one (a pass over a resized copy of the
+        image could rank a close second class first and show where the model looked for that)."""
+        _, features = self._forward(pixels_to_input(to_pixels(image, self.input_size)[None]))
+        return self.heatmap(features[0], CLASSES.index(label), display_size(image.size, side))
+
     def classify_files(self, sources: list, heatmaps: bool = False, workers: int = 2) -> list:
         """Decode files or bytes on ``workers`` threads, then classify; a file that cannot be
         read yields its exception in place of a result."""

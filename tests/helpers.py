@@ -120,7 +120,8 @@ def stored_files(settings) -> list[Path]:
 
 
 def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confidence: float = 0.9,
-              out_of_scope: bool = False, created=None, patient_ref: str = "", seed: int = 0) -> Scan:
+              out_of_scope: bool = False, created=None, patient_ref: str = "", seed: int = 0,
+              model_version: str = "test-rows") -> Scan:
     """A stored scan with a given prediction, for history tests that need many rows quickly."""
     data = png(64, seed)
     patient = Patient.objects.get_or_create(owner=owner, reference=patient_ref)[0] if patient_ref else None
@@ -135,6 +136,6 @@ def make_scan(owner: User, name: str = "scan.png", label: str = "glioma", confid
         scan=scan, label=label, confidence=confidence, out_of_scope=out_of_scope,
         **{f"prob_{c}": confidence if c == label else rest
            for c in ("glioma", "meningioma", "notumor", "pituitary")},
-        model_version="test-rows", inference_ms=1.0, created=scan.created,
+        model_version=model_version, inference_ms=1.0, created=scan.created,
     )
     return scan

@@ -119,7 +119,9 @@ class ScanImage(APIView):
 @extend_schema(tags=TAG, summary="Heat map of the regions behind the prediction",
                description="A class-activation map of the predicted class, coloured and laid over the image, "
                            "as a PNG of the image's display size (at most DISPLAY_SIDE, 1024 px, a side). Computed on request. An out-of-scope image was not "
-                           "assessed and has none: 404 with code `out_of_scope`.",
+                           "assessed and has none: 404 with code `out_of_scope`. A prediction stored without a map (a batch's) gets "
+                           "it drawn by the model version that made it; where that version's files are no longer kept: 404 with "
+                           "code `heatmap_unavailable`.",
                responses={(200, "image/png"): OpenApiTypes.BINARY, **errors(404, 503)})
 class ScanHeatmap(APIView):
     throttle_classes = [UserThrottle, UploadThrottle]

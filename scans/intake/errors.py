@@ -23,8 +23,14 @@ class InferenceFailed(Exception):
     code = "inference_failed"
 
 
+class HeatmapUnavailable(InferenceFailed):
+    """A stored prediction's heat map cannot be drawn: the model version that made it is not kept."""
+
+    code = "heatmap_unavailable"
+
+
 #  What the file is: 415. Its size (a file, the pixels it declares, an archive, the request): 413.
-#  The model failing: 503. Anything else the caller must fix: 400.
+#  The model failing: 503; a heat map whose model is not kept: 404. Anything else the caller must fix: 400.
 UNSUPPORTED = frozenset({"unsupported_format", "not_an_image"})
 TOO_LARGE = frozenset({"file_too_large", "image_too_large", "archive_too_large", "request_too_large"})
 
@@ -36,4 +42,6 @@ def http_status(code: str) -> int:
         return 415
     if code == InferenceFailed.code:
         return 503
+    if code == HeatmapUnavailable.code:
+        return 404
     return 400

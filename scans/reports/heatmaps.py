@@ -2,7 +2,8 @@
 
 Each prediction keeps its map in its row (the format: scans.models.heat). Shown as the coloured
 layer the detail page lays over the image (`heat_layer_png`) or as the overlay in the API and the
-PDF reports (`heatmap_png`); a scan stored without a map (batches) gets it computed on first view.
+PDF reports (`heatmap_png`); a scan stored without a map (batches) gets it computed on first view,
+by the model version that made its prediction.
 
 Everything here is drawn at display size (`display_image`: at most DISPLAY_SIDE pixels a side, a
 JPEG decoded reduced), never at the image's full resolution: a view's working set is a few
@@ -21,7 +22,7 @@ from PIL import Image
 
 from ml.infer import get_classifier
 from ml.preprocess import to_grayscale_uint8, to_model_mode
-from scans.intake.errors import InferenceFailed
+from scans.intake.errors import HeatmapUnavailable, InferenceFailed
 from scans.models import Prediction, Scan
 from scans.models.heat import heat_png, read_heat
 
@@ -89,15 +90,27 @@ def png_response(data: bytes) -> HttpResponse:
 
 
 def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
+    """The display image and the map of the stored prediction: the one kept in its row, or else drawn
+    now by the model version that made the prediction, for the class it gave. The served model may
+    be another version by now, and its map (or its class) would not be the one this result rests on."""
+    prediction = scan.prediction
     try:
         image = display_image(scan)
-        stored = bytes(scan.prediction.heat)
+        stored = bytes(prediction.heat)
         if stored:
             return image, read_heat(stored, image.size)
-        heat = get_classifier().classify([image], heatmaps=True)[0].heatmap
+        try:
+            clf = get_classifier(prediction.model_version)
+        except KeyError:
+            raise HeatmapUnavailable(
+                f"This prediction was made by model {prediction.model_version}, whose files are no longer kept, "
+                "so its heat map cannot be drawn. The prediction itself stands.") from None
+        heat = clf.class_map(image, prediction.label)
         #  Kept for the next view (rows made without one, e.g. batches); the prediction itself is untouched.
-        Prediction.objects.filter(pk=scan.prediction.pk).update(heat=heat_png(heat))
+        Prediction.objects.filter(pk=prediction.pk).update(heat=heat_png(heat))
         return image, heat
+    except HeatmapUnavailable:
+        raise
     except Exception as exc:
         log.exception("heat map failed for scan %s", scan.pk)
         raise InferenceFailed("The heat map could not be computed; please try again.") from exc

@@ -19,6 +19,7 @@ from reportlab.platypus.flowables import Flowable
 
 from ml.infer import get_classifier
 from scans import selectors
+from scans.intake.errors import HeatmapUnavailable
 from scans.models import Patient, Scan, Series, Slice
 from scans.reports.heatmaps import display_png, heatmap_png
 from scans.verdicts import OUT_OF_SCOPE_TITLE, counts_line, current_review, of_scan
@@ -168,8 +169,11 @@ def _scan_section(scan: Scan, level: str = "Heading2") -> list[Flowable]:
     image = display_png(scan)  # at display size: never the full resolution into the PDF
     pictures = [[_picture(image)], ["Image"]]
     if p.shows_class:
-        pictures = [[_picture(image), _picture(heatmap_png(scan))],
-                    ["Image", f"Heat map (where the model looked for {p.get_label_display()})"]]
+        try:
+            pictures = [[_picture(image), _picture(heatmap_png(scan))],
+                        ["Image", f"Heat map (where the model looked for {p.get_label_display()})"]]
+        except HeatmapUnavailable as exc:
+            facts.append(escape(f"Heat map: none. {exc}"))
     story = [Paragraph(heading, STYLES[level]), Table(pictures), Spacer(1, 4 * mm)]
     if p.shows_class:
         rows = [["Class (the model's probabilities)", "Probability"]] + [

@@ -7,11 +7,15 @@ import io
 import numpy as np
 from django.urls import reverse
 from PIL import Image
+from pypdf import PdfReader
 
 from ml.infer import get_classifier
-from scans.models import Scan
+from scans.models import Prediction, Scan
 from scans.models.heat import read_heat
+from scans.reports.heatmaps import display_image
 from tests.helpers import client_for, make_scan, mri_slice, png, upload
+
+ARCHIVED = "neurolens-cnn-1.2.3"  # an earlier version whose files ml/model/archive/ keeps
 
 
 def test_every_upload_keeps_its_heat_map(owner):
@@ -47,9 +51,46 @@ def test_the_api_serves_it_as_png_to_those_who_see_the_scan(owner, colleague):
 
 
 def test_a_row_without_a_heat_map_gets_one_when_first_viewed(owner):
-    scan = make_scan(owner)  # made without the model, so without a heat map
+    served = get_classifier()
+    scan = make_scan(owner, model_version=served.version)  # made without the model, so without a heat map
     assert not scan.prediction.heat
+    image = display_image(scan)
+    ranked_first = served.classify([image])[0].label
+    stored = next(c for c in ("meningioma", "pituitary") if c != ranked_first)
+    Prediction.objects.filter(pk=scan.prediction.pk).update(label=stored)
     response = client_for(owner).get(reverse("scans:heat-layer", args=[scan.pk]))
     assert response.status_code == 200
     scan.prediction.refresh_from_db()
-    assert len(scan.prediction.heat) > 0 and scan.prediction.label == "glioma"
+    assert len(scan.prediction.heat) > 0 and scan.prediction.label == stored
+    #  The map of the stored class, not of whatever class a new pass ranks first.
+    drawn = read_heat(bytes(scan.prediction.heat), image.size)
+    assert np.abs(drawn - served.class_map(image, stored)).mean() < 0.02
+    assert np.abs(drawn - served.class_map(image, ranked_first)).mean() > 0.02
+
+
+def test_a_map_drawn_later_comes_from_the_version_that_made_the_prediction(owner):
+    """A batch's rows keep no map; when the served model has changed since, the map is drawn by
+    the archived version the prediction came from, never by the one serving now."""
+    old = get_classifier(ARCHIVED)
+    scan = make_scan(owner, label="glioma", model_version=old.version, seed=3)
+    response = client_for(owner).get(reverse("api:scan-heatmap", args=[scan.pk]))
+    assert response.status_code == 200
+    scan.prediction.refresh_from_db()
+    image = display_image(scan)
+    drawn = read_heat(bytes(scan.prediction.heat), image.size)
+    assert np.abs(drawn - old.class_map(image, "glioma")).mean() < 0.02
+    assert np.abs(drawn - get_classifier().class_map(image, "glioma")).mean() > 0.02
+
+
+def test_a_prediction_whose_model_is_not_kept_has_no_map_and_says_why(owner):
+    scan = make_scan(owner, model_version="neurolens-cnn-0.9.0", seed=7)
+    client = client_for(owner)
+    page = client.get(reverse("scans:heat-layer", args=[scan.pk]))
+    assert page.status_code == 404 and "neurolens-cnn-0.9.0" in page.text and "no longer kept" in page.text
+    api = client.get(reverse("api:scan-heatmap", args=[scan.pk]))
+    assert api.status_code == 404 and api.json()["error"]["code"] == "heatmap_unavailable"
+    report = client.get(reverse("scans:report", args=[scan.pk]))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(report.content)).pages)
+    assert report.status_code == 200 and "Heat map: none" in text and "Heat map (where" not in text
+    scan.prediction.refresh_from_db()
+    assert not scan.prediction.heat and scan.prediction.label == "glioma"
