@@ -25,7 +25,7 @@ from ml.labels import CLASSES, DISPLAY_NAMES  # noqa: F401 - re-exported for the
 from ml.metrics import softmax
 from ml.preprocess import INPUT_SIZE, load_image, pixels_to_input, to_pixels
 from ml.scope import ScopeModel, image_stats
-from ml.versions import MODEL_DIR, artefacts_dir
+from ml.versions import MODEL_DIR, artefacts_dir, served_version
 
 #  Images per forward pass (NEUROLENS_MODEL_BATCH, default 32). The interpreter's working memory grows
 #  with the batch: measured by ml.bench, passes of 64 peaked at 158 MB resident and 913 images/s, passes
@@ -52,10 +52,14 @@ class ImageResult:
     model_version: str
     ms: float
     heatmap: np.ndarray | None = field(default=None, repr=False)
+    #  The class-activation map at the network's own resolution (a few cells a side, float32 in
+    #  [0, 1]) before it is enlarged: what an app keeps (`enlarge_cam` draws it at any size later).
+    cam: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("heatmap")
+        d.pop("cam")
         return d
 
 
@@ -111,9 +115,11 @@ class Classifier:
             return self._interp.get_tensor(self._logits).copy(), self._interp.get_tensor(self._features).copy()
 
     def classify(self, images: list[Image.Image], heatmaps: bool = False,
-                 heatmap_side: int = HEATMAP_SIDE) -> list[ImageResult]:
+                 heatmap_side: int = HEATMAP_SIDE, cams: bool = False) -> list[ImageResult]:
         """Classify decoded images (any mode or size), MAX_BATCH per forward pass; each heat map at the
-        image's proportions, at most `heatmap_side` pixels a side (what is stored needs few)."""
+        image's proportions, at most `heatmap_side` pixels a side. With `cams` each result also keeps
+        the map at the network's resolution (ImageResult.cam): all an app needs to store, at next to
+        no cost (enlarging and encoding a map took a tenth of an upload's time)."""
         t0 = time.perf_counter()
         size = self.input_size
         pixels = np.stack([to_pixels(img, size) for img in images]) if images else np.zeros((0, size, size), np.uint8)
@@ -132,6 +138,7 @@ class Classifier:
         for i, img in enumerate(images):
             k = int(probs[i].argmax())
             p = probs[i]
+            cam = self.cam(features[i], k) if heatmaps or cams else None
             if reasons[i]:
                 #  Out of scope: no class is claimed, so every class is reported as equally likely.
                 p = np.full(len(CLASSES), 1.0 / len(CLASSES))
@@ -140,7 +147,8 @@ class Classifier:
                 probabilities={c: round(float(v), 4) for c, v in zip(CLASSES, p)},
                 out_of_scope=reasons[i] is not None, out_of_scope_reason=reasons[i],
                 model_version=self.version, ms=round(ms, 3),
-                heatmap=self.heatmap(features[i], k, display_size(img.size, heatmap_side)) if heatmaps else None))
+                heatmap=enlarge_cam(cam, self.input_size, display_size(img.size, heatmap_side)) if heatmaps else None,
+                cam=cam if cams else None))
         return results
 
     def out_of_scope_reasons(self, images: list[Image.Image], pixels: np.ndarray,
@@ -150,24 +158,27 @@ class Classifier:
             return self.guard.reasons(pooled, pixels, np.array([colourfulness(img) for img in images]))
         return self.scope.reasons(np.stack([image_stats(img) for img in images]), pooled)
 
-    def heatmap(self, features: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
-        """Class activation map (Zhou et al. 2016) for one image, float32 (height, width) in [0, 1]."""
+    def cam(self, features: np.ndarray, class_index: int) -> np.ndarray:
+        """Class activation map (Zhou et al. 2016) of one image's feature maps (h, w, c) for one class,
+        at their resolution: float32 (h, w) in [0, 1]."""
         cam = np.maximum(features @ self._weights[:, class_index], 0).astype(np.float32)
         cam /= max(float(cam.max()), 1e-6)
-        square = Image.fromarray(cam, "F").resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
-        w, h = size
-        side = max(w, h)
-        scale = self.input_size / side
-        left, top = (side - w) / 2 * scale, (side - h) / 2 * scale
-        crop = square.crop((round(left), round(top), round(left + w * scale), round(top + h * scale)))
-        return np.clip(np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32), 0.0, 1.0)
+        return cam
+
+    def heatmap(self, features: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
+        """The class activation map drawn at `size` (width, height): float32 (height, width) in [0, 1]."""
+        return enlarge_cam(self.cam(features, class_index), self.input_size, size)
 
     def class_map(self, image: Image.Image, label: str, side: int = HEATMAP_SIDE) -> np.ndarray:
         """The class-activation map of `label` for one image, as classify() draws it: for redrawing the
         map of a stored prediction, whose class is the stored one (a pass over a resized copy of the
         image could rank a close second class first and show where the model looked for that)."""
+        return enlarge_cam(self.class_cam(image, label), self.input_size, display_size(image.size, side))
+
+    def class_cam(self, image: Image.Image, label: str) -> np.ndarray:
+        """class_map at the network's resolution (what ImageResult.cam holds)."""
         _, features = self._forward(pixels_to_input(to_pixels(image, self.input_size)[None]))
-        return self.heatmap(features[0], CLASSES.index(label), display_size(image.size, side))
+        return self.cam(features[0], CLASSES.index(label))
 
     def classify_files(self, sources: list, heatmaps: bool = False, workers: int = 2) -> list:
         """Decode files or bytes on ``workers`` threads, then classify; a file that cannot be
@@ -183,6 +194,20 @@ class Classifier:
         good = [d for d in decoded if isinstance(d, Image.Image)]
         it = iter(self.classify(good, heatmaps=heatmaps))
         return [next(it) if isinstance(d, Image.Image) else d for d in decoded]
+
+
+def enlarge_cam(cam: np.ndarray, input_size: int, size: tuple[int, int]) -> np.ndarray:
+    """A map at the network's resolution drawn over an image of `size` (width, height): enlarged
+    smoothly to the square model input, the image's part of that square cut out (an image that is not
+    square was centred in it), then scaled to the image. float32 (height, width) in [0, 1]."""
+    square = Image.fromarray(np.asarray(cam, np.float32), "F").resize((input_size, input_size),
+                                                                      Image.Resampling.BILINEAR)
+    w, h = size
+    side = max(w, h)
+    scale = input_size / side
+    left, top = (side - w) / 2 * scale, (side - h) / 2 * scale
+    crop = square.crop((round(left), round(top), round(left + w * scale), round(top + h * scale)))
+    return np.clip(np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR), np.float32), 0.0, 1.0)
 
 
 def display_size(size: tuple[int, int], side: int = HEATMAP_SIDE) -> tuple[int, int]:
@@ -214,6 +239,12 @@ def get_classifier(version: str | None = None) -> Classifier:
     files were not kept.
     """
     clf = _instances.get(version)
+    if clf is None and version is not None:
+        #  The served version by name (a stored prediction's model_version) is the served instance, not
+        #  a second interpreter of the same files.
+        served = _instances.get(None)
+        if (served is not None and served.version == version) or (served is None and version == served_version()):
+            return get_classifier()
     if clf is None:
         with _instance_lock:
             clf = _instances.get(version)

@@ -22,7 +22,7 @@ from ml.infer import ImageResult, get_classifier
 from scans.intake.errors import InferenceFailed
 from scans.intake.ingest import CheckedImage
 from scans.models import Prediction, Scan
-from scans.models.heat import STORED_SIDE, heat_png
+from scans.models.heat import pack_cam
 from scans.patients import clean_reference, patients_for
 from scans.verdicts import no_review_yet
 
@@ -79,8 +79,8 @@ def classify(images: list[CheckedImage], *, heatmaps: bool) -> list[ImageResult 
     """One forward pass over the images: each image's result, or InferenceFailed in its place. If the
     pass fails, each image is tried alone, so that one bad image fails only itself, not its pass."""
     try:
-        #  Drawn straight at the size it is stored at (heat.STORED_SIDE), not at the image's and then thinned.
-        return get_classifier().classify([c.image for c in images], heatmaps=heatmaps, heatmap_side=STORED_SIDE)
+        #  Only the map's cells are kept (scans.models.heat): nothing is enlarged or encoded here.
+        return get_classifier().classify([c.image for c in images], cams=heatmaps)
     except Exception:
         log.exception("inference failed for a pass of %d images", len(images))
     if len(images) == 1:
@@ -132,7 +132,8 @@ def build_scan(user, checked: CheckedImage, name: str, patient_ref: str = "", no
 
 def build_prediction(result: ImageResult) -> Prediction:
     """The unsaved Prediction for one of the classifier's results."""
-    return Prediction(**output_fields(result), heat=heat_png(result.heatmap) if result.heatmap is not None else b"")
+    heat = b"" if result.cam is None else pack_cam(result.cam, get_classifier(result.model_version).input_size)
+    return Prediction(**output_fields(result), heat=heat)
 
 
 def output_fields(result: ImageResult) -> dict:

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from PIL import Image
 
-from ml.infer import get_classifier
+from ml.infer import enlarge_cam, get_classifier
 from ml.preprocess import to_grayscale_uint8, to_model_mode
 from scans.intake.errors import HeatmapUnavailable, InferenceFailed
 from scans.models import Prediction, Scan
-from scans.models.heat import heat_png, read_heat
+from scans.models.heat import pack_cam, read_heat
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,10 @@ def _image_and_heat(scan: Scan) -> tuple[Image.Image, np.ndarray]:
             raise HeatmapUnavailable(
                 f"This prediction was made by model {prediction.model_version}, whose files are no longer kept, "
                 "so its heat map cannot be drawn. The prediction itself stands.") from None
-        heat = clf.class_map(image, prediction.label)
+        cells = clf.class_cam(image, prediction.label)
         #  Kept for the next view (rows made without one, e.g. batches); the prediction itself is untouched.
-        Prediction.objects.filter(pk=prediction.pk).update(heat=heat_png(heat))
-        return image, heat
+        Prediction.objects.filter(pk=prediction.pk).update(heat=pack_cam(cells, clf.input_size))
+        return image, enlarge_cam(cells, clf.input_size, image.size)
     except HeatmapUnavailable:
         raise
     except Exception as exc:

@@ -4,13 +4,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ml.infer import CLASSES, get_classifier
+from ml.infer import CLASSES, enlarge_cam, get_classifier
 from ml.preprocess import load_image
 
 
 def test_the_classifier_is_loaded_once_per_process(classifier):
     assert get_classifier() is classifier
     assert classifier.version == classifier.card["version"]
+    #  Named by its version (a stored prediction's), the served model is the same instance.
+    assert get_classifier(classifier.version) is classifier
 
 
 def test_each_result_has_label_calibrated_confidence_and_four_probabilities(classifier, mri_files):
@@ -54,7 +56,15 @@ def test_the_heat_map_has_the_image_size_and_is_not_constant(classifier, mri_fil
 
 def test_heat_maps_are_only_computed_on_request(classifier, mri_files):
     (r,) = classifier.classify([load_image(mri_files[0])])
-    assert r.heatmap is None
+    assert r.heatmap is None and r.cam is None
+
+
+def test_the_cells_alone_draw_the_same_map(classifier, mri_files):
+    img = load_image(mri_files[1]).crop((0, 0, 220, 160))
+    (drawn,) = classifier.classify([img], heatmaps=True)
+    (kept,) = classifier.classify([img], cams=True)
+    assert kept.heatmap is None and kept.cam.shape == (10, 10) and "cam" not in kept.to_dict()
+    assert np.abs(enlarge_cam(kept.cam, classifier.input_size, (220, 160)) - drawn.heatmap).max() < 1e-5
 
 
 def test_unreadable_files_are_reported_in_place(classifier, mri_files, tmp_path):

@@ -5,13 +5,14 @@ and made for every upload. What they cost is a figure printed by `python -m ml.b
 import io
 
 import numpy as np
+import pytest
 from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
 
-from ml.infer import get_classifier
+from ml.infer import enlarge_cam, get_classifier
 from scans.models import Prediction, Scan
-from scans.models.heat import read_heat
+from scans.models.heat import MAGIC, PNG_SIGNATURE, read_heat, unpack_cam
 from scans.reports.heatmaps import display_image
 from tests.helpers import client_for, make_scan, mri_slice, png, upload
 
@@ -25,6 +26,29 @@ def test_every_upload_keeps_its_heat_map(owner):
     assert heat.shape == (256, 256) and heat.max() > 0.9 and len(scan.prediction.heat) < 20_000
     fresh = get_classifier().classify([mri_slice(256, 4)], heatmaps=True)[0].heatmap
     assert np.abs(heat - fresh).mean() < 0.02  # storing it small loses nothing that shows
+
+
+def test_the_row_keeps_the_maps_cells_and_rows_with_the_older_picture_still_show(owner):
+    """A new row keeps the 10 x 10 cells (a couple of hundred bytes, under PostgreSQL's out-of-line
+    threshold); a row written before that keeps an 8-bit PNG of the map, and both draw the same map."""
+    upload(client_for(owner), png(256, seed=8))
+    scan = Scan.objects.get()
+    stored = bytes(scan.prediction.heat)
+    cells, side = unpack_cam(stored)
+    assert stored.startswith(MAGIC) and len(stored) < 300 and cells.shape == (10, 10) and side == 160
+    assert cells.min() >= 0 and cells.max() == 1.0
+    drawn = read_heat(stored, (256, 256))
+    picture = Image.fromarray(np.round(enlarge_cam(cells, side, (128, 128)) * 255).astype(np.uint8), "L")
+    buf = io.BytesIO()
+    picture.save(buf, "PNG")
+    assert buf.getvalue().startswith(PNG_SIGNATURE)
+    older = read_heat(buf.getvalue(), (256, 256))
+    assert older.shape == drawn.shape == (256, 256) and np.abs(older - drawn).mean() < 0.01
+    Prediction.objects.filter(pk=scan.prediction.pk).update(heat=buf.getvalue())
+    layer = client_for(owner).get(reverse("scans:heat-layer", args=[scan.pk]))
+    assert layer.status_code == 200 and Image.open(io.BytesIO(layer.content)).size == (256, 256)
+    with pytest.raises(ValueError):
+        unpack_cam(b"NLCAM")
 
 
 def test_the_page_overlays_it_with_a_toggle_and_an_opacity_slider(owner):
