@@ -70,7 +70,7 @@ def submit_scans(user, uploaded_files: list[UploadedFile]) -> list[Submission | 
     """submit_scan for several files: each file's Submission, or the exception that file raised (the
     others go on). A chunk at a time (`chunks`) is read, decoded, classified in one forward pass and
     stored in one transaction (three INSERTs), so memory stays bounded however many are sent. Heat
-    maps as for batches (BATCH_HEATMAPS): drawn when a scan is first viewed."""
+    maps as for batches (BATCH_HEATMAPS)."""
     heatmaps = settings.BATCH_HEATMAPS or len(uploaded_files) == 1
     outcomes: list = []
     for chunk in chunks(uploaded_files):

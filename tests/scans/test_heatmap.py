@@ -6,6 +6,7 @@ import io
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
@@ -14,6 +15,7 @@ from ml.infer import enlarge_cam, get_classifier
 from scans.models import Prediction, Scan
 from scans.models.heat import MAGIC, PNG_SIGNATURE, read_heat, unpack_cam
 from scans.reports.heatmaps import display_image
+from tests.api.conftest import token_client
 from tests.helpers import client_for, make_scan, mri_slice, png, upload
 
 ARCHIVED = "neurolens-cnn-1.2.3"  # an earlier version whose files ml/model/archive/ keeps
@@ -49,6 +51,13 @@ def test_the_row_keeps_the_maps_cells_and_rows_with_the_older_picture_still_show
     assert layer.status_code == 200 and Image.open(io.BytesIO(layer.content)).size == (256, 256)
     with pytest.raises(ValueError):
         unpack_cam(b"NLCAM")
+
+
+def test_a_batchs_scans_keep_their_maps_as_they_are_classified(owner):
+    files = [ContentFile(png(200, seed=s), name=f"b{s}.png") for s in (11, 12, 13)]
+    response = token_client(owner).post("/api/predict/batch", {"images": files})
+    assert response.status_code == 200
+    assert [bytes(p.heat)[:len(MAGIC)] for p in Prediction.objects.all()] == [MAGIC] * 3
 
 
 def test_the_page_overlays_it_with_a_toggle_and_an_opacity_slider(owner):
