@@ -165,18 +165,10 @@ class Classifier:
         cam /= max(float(cam.max()), 1e-6)
         return cam
 
-    def heatmap(self, features: np.ndarray, class_index: int, size: tuple[int, int]) -> np.ndarray:
-        """The class activation map drawn at `size` (width, height): float32 (height, width) in [0, 1]."""
-        return enlarge_cam(self.cam(features, class_index), self.input_size, size)
-
-    def class_map(self, image: Image.Image, label: str, side: int = HEATMAP_SIDE) -> np.ndarray:
-        """The class-activation map of `label` for one image, as classify() draws it: for redrawing the
-        map of a stored prediction, whose class is the stored one (a pass over a resized copy of the
-        image could rank a close second class first and show where the model looked for that)."""
-        return enlarge_cam(self.class_cam(image, label), self.input_size, display_size(image.size, side))
-
     def class_cam(self, image: Image.Image, label: str) -> np.ndarray:
-        """class_map at the network's resolution (what ImageResult.cam holds)."""
+        """The map of `label` for one image at the network's resolution (as ImageResult.cam holds it):
+        for drawing a stored prediction's map again, whose class is the stored one (a pass over a
+        resized copy of the image could rank a close second class first)."""
         _, features = self._forward(pixels_to_input(to_pixels(image, self.input_size)[None]))
         return self.cam(features[0], CLASSES.index(label))
 
