@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from api.models import ApiToken
+from lib.prepared import prepared_cursor
 from scans.permissions import remember_roles
 
 KEY_PREFIX = "nl_"
@@ -103,7 +104,7 @@ def _lookup(key_hash: str) -> ApiToken | None:
     Written as SQL, because it runs on every API call: the ORM took 1.5 ms of CPU to build and read
     the token query and then the role query, this takes 0.4 ms (bench_serve profile, README)."""
     sql, token_cols, user_cols = _lookup_sql()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [key_hash])
         rows = cursor.fetchall()
     if not rows:

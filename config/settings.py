@@ -121,6 +121,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = (f"{_options.get('options', '')} -c work_mem={DATABASE_WORK_MEM_MB}MB"
                            f" -c max_parallel_workers_per_gather={DATABASE_PARALLEL_WORKERS}").strip()
+#  The token lookup and the duplicate check, which every upload runs, are prepared on PostgreSQL
+#  (lib.prepared): 0 for a connection pooler that cannot carry prepared statements. psycopg then
+#  prepares only what lib.prepared asks it to (a threshold no other statement reaches).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
