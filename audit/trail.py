@@ -37,6 +37,7 @@ def record(user, action: str, obj=None, detail: str = "", *, object_type: str = 
     return entry
 
 
-def record_many(user, action: str, objs_and_details: list[tuple[object, str]]) -> list[AuditEvent]:
-    """record() for many objects at once (a batch's scans): one INSERT."""
-    return insert([_entry(user, action, obj, detail) for obj, detail in objs_and_details])
+def record_many(user, action: str, objs_and_details: list[tuple[object, str]], *,
+                later: list | None = None) -> list[AuditEvent]:
+    """record() for many objects at once (a batch's scans): one INSERT (`later`: see lib.rows.insert)."""
+    return insert([_entry(user, action, obj, detail) for obj, detail in objs_and_details], later=later)

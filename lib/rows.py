@@ -9,13 +9,40 @@ statement's text. It sends no signals, as bulk_create sends none.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db import connections
 
 _SQL: dict[tuple, str] = {}
 
 
-def insert(objs: list, using: str = "default") -> list:
-    """Insert these unsaved instances of one model (primary keys left to the database); returns them."""
+@contextmanager
+def pipelined(using: str = "default"):
+    """Around an outermost `transaction.atomic()` on PostgreSQL, the statements inside go out in
+    psycopg's pipeline mode: a statement whose result is not read at once waits in the client and
+    goes to the server with the next one whose result is, or with the COMMIT (one round trip for
+    all of them). Elsewhere it changes nothing.
+
+    An upload writes its prediction (whose rollup trigger locks the shared summary rows until the
+    transaction ends), its audit entry and the COMMIT in one round trip: no other upload waits on
+    those locks while this one's thread waits for the network or for Python's GIL."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        #  Only around a transaction of its own: inside another one the last statements would be sent
+        #  after its `atomic` had released its savepoint, and a failure would surface after that.
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
+
+
+def insert(objs: list, using: str = "default", *, later: list | None = None) -> list:
+    """Insert these unsaved instances of one model (primary keys left to the database); returns them.
+
+    With `later` (a list) inside `pipelined()`, the new keys are not read now: the statement waits
+    to be sent with the next one, and `read_keys(later)` sets the keys once the transaction has
+    been sent (after its COMMIT). Outside a pipeline `later` changes nothing."""
     if not objs:
         return objs
     model = type(objs[0])
@@ -28,13 +55,33 @@ def insert(objs: list, using: str = "default") -> list:
         part = objs[start:start + size]
         sql = _statement(connection, model, fields, len(part))
         params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for obj in part for f in fields]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            keys = [row[0] for row in cursor.fetchall()]
-        for obj, key in zip(part, keys, strict=True):
-            obj.pk = key
-            obj._state.adding, obj._state.db = False, using
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        if later is not None and _in_pipeline(connection):
+            later.append((cursor, part, using))
+            continue
+        with cursor:
+            _set_keys(cursor, part, using)
     return objs
+
+
+def read_keys(later: list) -> None:
+    """Set the keys of the rows that insert(..., later=...) sent without reading them."""
+    while later:
+        cursor, part, using = later.pop(0)
+        with cursor:
+            _set_keys(cursor, part, using)
+
+
+def _in_pipeline(connection) -> bool:
+    return connection.vendor == "postgresql" and getattr(connection.connection, "_pipeline", None) is not None
+
+
+def _set_keys(cursor, part: list, using: str) -> None:
+    keys = [row[0] for row in cursor.fetchall()]
+    for obj, key in zip(part, keys, strict=True):
+        obj.pk = key
+        obj._state.adding, obj._state.db = False, using
 
 
 def _fields(model) -> list:

@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.trail import record
+from lib.rows import pipelined, read_keys
 from scans.apps import STARTED
 from scans.classify import NewScan, classify, model_status, store, stored_scans
 from scans.intake.errors import InferenceFailed, ScanRejected
@@ -151,8 +152,10 @@ def _store_new(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
             name = field.storage.save(field.generate_filename(None, f"upload{n.checked.extension}"),
                                       ContentFile(n.checked.data))
             stored.append(NewScan(n.checked, n.result, n.name, name, n.patient_ref, n.note))
-        with transaction.atomic():
-            scans = store(user, stored, detail)
+        later: list = []
+        with pipelined(), transaction.atomic():  # the last INSERTs go with the COMMIT (lib.rows.pipelined)
+            scans = store(user, stored, detail, later=later)
+        read_keys(later)
     except IntegrityError:
         return _store_each(user, stored, detail)
     except BaseException:

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from lib.rows import insert
+from lib.rows import insert, pipelined, read_keys
 from scans.models import Prediction, Scan
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,36 @@ def test_a_broken_constraint_raises_djangos_integrity_error_and_writes_nothing(o
     with pytest.raises(IntegrityError), transaction.atomic():
         insert([_scan(owner, 4), _scan(owner, 3)])  # the same file for the same owner twice
     assert Scan.objects.filter(owner=owner).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_sent_with_the_commit_get_their_keys_once_it_is_sent(owner):
+    """lib.rows.pipelined: on PostgreSQL the later INSERTs go out with the COMMIT (one round trip);
+    their keys are set by read_keys afterwards, and the rows are those a plain insert writes."""
+    later: list = []
+    first, second = _scan(owner, 5), _scan(owner, 6)
+    with pipelined(), transaction.atomic():
+        insert([first])
+        assert first.pk  # read at once: later rows may refer to it
+        insert([second], later=later)
+        entries = insert([AuditEvent(user=owner, username=owner.username, action=AuditEvent.UPLOADED,
+                                     object_type="scan", object_id=str(first.pk), detail="with the commit")], later=later)
+    read_keys(later)
+    assert not later and second.pk and entries[0].pk and not second._state.adding
+    assert Scan.objects.get(pk=second.pk).sha256 == second.sha256
+    assert AuditEvent.objects.get(pk=entries[0].pk).detail == "with the commit"
+    plain = _scan(owner, 7)
+    insert([plain])
+    assert _columns(second) == _columns(plain)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_that_fails_with_the_commit_writes_nothing_and_leaves_the_connection_usable(owner):
+    insert([_scan(owner, 8)])
+    later: list = []
+    with pytest.raises(IntegrityError), pipelined(), transaction.atomic():
+        insert([_scan(owner, 9)])
+        insert([_scan(owner, 8)], later=later)  # the same file again: refused when the COMMIT is sent
+    assert sorted(Scan.objects.filter(owner=owner).values_list("sha256", flat=True)) == [f"{8:064x}"]
+    insert([_scan(owner, 10)])
+    assert Scan.objects.filter(owner=owner).count() == 2
