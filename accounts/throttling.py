@@ -33,8 +33,9 @@ def hit_many(calls: list[tuple[str, str, int]]) -> list[tuple[int, float]]:
 def _upsert(keys: list[str], expiries: list[datetime], now: datetime) -> dict[str, int]:
     """Open each window or add one to it, and read the new counts, in one statement (PostgreSQL and
     SQLite 3.35+ both have INSERT ... ON CONFLICT ... RETURNING): two processes at the same instant
-    each get their own number. Windows that have ended are dropped on the way: on PostgreSQL in
-    the same statement, so an API call costs one query; on SQLite when a window opens."""
+    each get their own number. Windows that have ended are dropped when a new one opens (a count of
+    1), once per caller and window, not on every call: deleting on every call, in the same
+    statement, cost PostgreSQL 0.07 of its 0.26 ms per call."""
     table, count, key_column, expires_column = (
         connection.ops.quote_name(n) for n in (ThrottleWindow._meta.db_table, "count", "key", "expires"))
     rows = ", ".join(["(%s, 1, %s)"] * len(keys))
@@ -43,9 +44,6 @@ def _upsert(keys: list[str], expiries: list[datetime], now: datetime) -> dict[st
               f"RETURNING {key_column}, {count}")
     values = [v for pair in zip(keys, expiries) for v in pair]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"WITH ended AS (DELETE FROM {table} WHERE {expires_column} < %s) {upsert}", [now, *values])
-            return dict(cursor.fetchall())
         cursor.execute(upsert, values)
         found = dict(cursor.fetchall())
         if 1 in found.values():
