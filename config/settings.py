@@ -110,6 +110,9 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database address: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    #  Django's backend with a health check that needs no round trip while the socket is quiet.
+    DATABASES["default"]["ENGINE"] = "lib.postgresql"
 #  PostgreSQL's memory per sort or hash in one query (work_mem). At its 4 MB default the analytics'
 #  grouping of one clinician's 57,000 predictions went to disk (external merge, 70 ms; 25 ms here).
 DATABASE_WORK_MEM_MB = env_int("DATABASE_WORK_MEM_MB", 16, minimum=1)
