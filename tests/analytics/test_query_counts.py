@@ -49,6 +49,9 @@ def test_queries_per_page_stay_the_same_as_rows_grow(known, owner, colleague, pe
         client.cookies["tz"] = zone
     if name.startswith("analytics-") and "min_confidence" in filters:  # the API takes a fraction
         filters = {**filters, "min_confidence": filters["min_confidence"] / 100}
+    #  The first API call of a throttle window also drops the windows that have ended (one statement
+    #  more, once a minute): counted from the second call on.
+    assert client.get(reverse(name), filters).status_code == 200
     for _ in range(2):
         with django_assert_num_queries(EXPECTED[persona, name]):
             assert client.get(reverse(name), filters).status_code == 200
