@@ -56,7 +56,11 @@ def insert(objs: list, using: str = "default", *, later: list | None = None) -> 
         sql = _statement(connection, model, fields, len(part))
         params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for obj in part for f in fields]
         cursor = connection.cursor()
-        cursor.execute(sql, params)
+        try:
+            cursor.execute(sql, params)
+        except BaseException:
+            cursor.close()
+            raise
         if later is not None and _in_pipeline(connection):
             later.append((cursor, part, using))
             continue
@@ -71,6 +75,12 @@ def read_keys(later: list) -> None:
         cursor, part, using = later.pop(0)
         with cursor:
             _set_keys(cursor, part, using)
+
+
+def discard(later: list) -> None:
+    """Close the cursors of rows whose transaction failed (their keys are never read)."""
+    while later:
+        later.pop(0)[0].close()
 
 
 def _in_pipeline(connection) -> bool:

@@ -14,7 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
 from audit.trail import record
-from lib.rows import pipelined, read_keys
+from lib.rows import discard, pipelined, read_keys
 from scans.apps import STARTED
 from scans.classify import NewScan, classify, model_status, store, stored_scans
 from scans.intake.errors import InferenceFailed, ScanRejected
@@ -153,9 +153,12 @@ def _store_new(user, new: list[NewScan], detail: str) -> dict[str, Scan]:
                                       ContentFile(n.checked.data))
             stored.append(NewScan(n.checked, n.result, n.name, name, n.patient_ref, n.note))
         later: list = []
-        with pipelined(), transaction.atomic():  # the last INSERTs go with the COMMIT (lib.rows.pipelined)
-            scans = store(user, stored, detail, later=later)
-        read_keys(later)
+        try:
+            with pipelined(), transaction.atomic():  # the last INSERTs go with the COMMIT (lib.rows.pipelined)
+                scans = store(user, stored, detail, later=later)
+            read_keys(later)
+        finally:
+            discard(later)  # left unread only when the transaction failed
     except IntegrityError:
         return _store_each(user, stored, detail)
     except BaseException:

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from audit.models import AuditEvent
-from lib.rows import insert, pipelined, read_keys
+from lib.rows import discard, insert, pipelined, read_keys
 from scans.models import Prediction, Scan
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,8 @@ def test_a_statement_that_fails_with_the_commit_writes_nothing_and_leaves_the_co
     with pytest.raises(IntegrityError), pipelined(), transaction.atomic():
         insert([_scan(owner, 9)])
         insert([_scan(owner, 8)], later=later)  # the same file again: refused when the COMMIT is sent
+    discard(later)
+    assert not later
     assert sorted(Scan.objects.filter(owner=owner).values_list("sha256", flat=True)) == [f"{8:064x}"]
     insert([_scan(owner, 10)])
     assert Scan.objects.filter(owner=owner).count() == 2
