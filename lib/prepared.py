@@ -14,6 +14,8 @@ DATABASE_PREPARED_STATEMENTS=0, which makes it a plain cursor.
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import connections
 
@@ -41,23 +43,19 @@ def _same_time_zone(connection, cursor) -> None:
         register_tzloader(connection.timezone, cursor)
 
 
-_CLASS = None
-
-
+@functools.cache
 def _cursor_class():
-    global _CLASS
-    if _CLASS is None:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    """Made on first use: Django's PostgreSQL backend is imported only where it is the database."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
-        class PreparingCursor(ServerBindingCursor):
-            def execute(self, query, params=None, *, prepare=None, binary=None):
-                return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
-            def _send_query_prepared(self, name, pgq, *, binary=None):
-                #  psycopg keeps the statement's text only when it is sent unprepared; Django's query log
-                #  (DEBUG, the tests' query capture) reads it from there.
-                self._query = pgq
-                super()._send_query_prepared(name, pgq, binary=binary)
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            #  psycopg keeps the statement's text only when it is sent unprepared; Django's query log
+            #  (DEBUG, the tests' query capture) reads it from there.
+            self._query = pgq
+            super()._send_query_prepared(name, pgq, binary=binary)
 
-        _CLASS = PreparingCursor
-    return _CLASS
+    return PreparingCursor

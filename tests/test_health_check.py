@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the test ends the app's connection from outside
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="a server to close the connection"),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a PostgreSQL server that can end the connection"),
 ]
 
 
