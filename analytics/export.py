@@ -10,6 +10,7 @@ import io
 import json
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -35,7 +36,7 @@ from scans.models import Review
 
 CHUNK = 2000
 FLUSH_BYTES = 64 * 1024
-#  Sort memory of the CSV export's statement (per sorting process; PostgreSQL may use two helpers).
+#  Sort memory of the CSV export's statement, per process that sorts (the backend and its helpers).
 EXPORT_WORK_MEM = "128MB"
 #  (column, field) in the order of the file; owner and patient_ref only for those allowed them.
 #  The model's class, confidence and probabilities are empty for an out-of-scope image (it was not
@@ -140,6 +141,9 @@ def _copy_csv(preds: QuerySet, cols, in_index_order: bool) -> Iterator[bytes]:
         #  no JIT compilation (its cost shows up front and this plan gains nothing from it).
         cursor.execute(f"SET work_mem = '{EXPORT_WORK_MEM}'")
         cursor.execute("SET jit = off")
+        #  The app's other statements plan no parallel workers (DATABASE_PARALLEL_WORKERS); this one,
+        #  which reads and sorts every row it exports, may use them (EXPORT_PARALLEL_WORKERS).
+        cursor.execute(f"SET max_parallel_workers_per_gather = {int(settings.EXPORT_PARALLEL_WORKERS)}")
         if in_index_order:
             #  A date range in time order: its predictions come off their index already sorted, each
             #  joined to its scan, review and owner by key, so rows stream out as they are read. Left to
@@ -160,6 +164,7 @@ def _copy_csv(preds: QuerySet, cols, in_index_order: bool) -> Iterator[bytes]:
             cursor.execute("RESET work_mem")
             cursor.execute("RESET jit")
             cursor.execute("RESET enable_sort")
+            cursor.execute("RESET max_parallel_workers_per_gather")
     yield b"".join(pending)
 
 

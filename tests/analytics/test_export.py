@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.analytics.conftest import CLASSES, add_prediction
@@ -122,3 +123,21 @@ def test_the_export_streams_in_chunks(owner, staff, settings):
     response = client_for(staff).get(reverse("analytics:export-json"))
     chunks = list(response.streaming_content)
     assert len(chunks) >= 2 and len(json.loads(b"".join(chunks))) == export.CHUNK + 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner settings are PostgreSQL's")
+def test_the_csv_exports_planner_settings_end_with_it(known, staff, settings):
+    """The export sorts with more memory and may plan parallel workers; the page views after it on the
+    same connection must plan as before (no workers, the configured work_mem, sorts allowed)."""
+
+    def planner():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('max_parallel_workers_per_gather'), current_setting('work_mem'),"
+                           " current_setting('enable_sort'), current_setting('jit')")
+            return cursor.fetchone()
+
+    before = planner()
+    assert before[:3] == (str(settings.DATABASE_PARALLEL_WORKERS), f"{settings.DATABASE_WORK_MEM_MB}MB", "on")
+    assert len(csv_rows(staff, date_from="2000-01-01")) == 6  # a date range: the path that turns sorts off
+    assert len(csv_rows(staff)) == 6
+    assert planner() == before
