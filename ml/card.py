@@ -142,9 +142,19 @@ def comparison_markdown(card: dict) -> str:
 ## Versions side by side (`python -m ml.compare`)
 On the {c['split']}, {c['images']} images, measured {c['measured']} beside every other version that
 served: accuracy {_pct(c['accuracy'])}; recall {recall}; ECE (15 bins, images kept in scope) {ece};
-MRI slices refused as out of scope {_pct(c['val_slices_flagged'])}.{neg_md} The app's model page
+MRI slices refused as out of scope {_pct(c['val_slices_flagged'])}.{neg_md}{_by_group(c)} The app's model page
 shows all versions together.
 """
+
+
+def _by_group(c: dict) -> str:
+    g = c.get("by_group")
+    if not g:
+        return ""
+    recall = ", ".join(f"{k} {_pct(v)}" for k, v in g["recall"].items())
+    return (f" Counting each near-duplicate group once ({g['groups']} groups; many slices have copies in the"
+            f" collections, and a test set that keeps one image per group judges this way): accuracy"
+            f" {_pct(g['accuracy'])}; recall {recall}.")
 
 
 def write_markdown(card: dict, path: Path) -> None:

@@ -72,6 +72,8 @@ def compare(data: Path = DEFAULT_DATA, manifest: Path = MANIFEST, split: str = "
             "ece_in_scope": None if r["ece_in_scope"] is None else round(r["ece_in_scope"], 4),
             "val_slices_flagged": round(r["out_of_scope"] / max(n, 1), 4),
             "accuracy_per_collection": {k: round(v["accuracy"], 4) for k, v in r["per_collection"].items()},
+            "by_group": {"groups": r["by_group"]["groups"], "accuracy": round(r["by_group"]["accuracy"], 4),
+                         "recall": {c: round(r["by_group"]["recall"][c], 4) for c in CLASSES}},
             "measured": datetime.now(UTC).strftime("%Y-%m-%d"),
             "command": "python -m ml.compare --record",
         }
@@ -114,6 +116,9 @@ def format_table(figures: dict[str, dict]) -> str:
     names = list(figures)
     rows = [("images", lambda f: f"{f['images']}"), ("accuracy", lambda f: f"{100 * f['accuracy']:.1f}%"),
             *[(f"recall {c}", lambda f, c=c: f"{100 * f['recall'][c]:.1f}%") for c in CLASSES],
+            ("accuracy, group once", lambda f: f"{100 * f['by_group']['accuracy']:.1f}%" if "by_group" in f else "-"),
+            ("lowest recall, group", lambda f: f"{100 * min(f['by_group']['recall'].values()):.1f}%"
+             if "by_group" in f else "-"),
             ("ECE (all)", lambda f: f"{100 * f['ece']:.2f}%"),
             ("ECE (in scope)", lambda f: f"{100 * f['ece_in_scope']:.2f}%" if f["ece_in_scope"] is not None else "-"),
             ("MRI slices flagged", lambda f: f"{100 * f['val_slices_flagged']:.2f}%"),

@@ -19,7 +19,7 @@ import numpy as np
 
 from ml.data import CLASSES, DEFAULT_DATA, collection_of, find_examples, read_manifest
 from ml.infer import MAX_BATCH, get_classifier
-from ml.metrics import classification_report, expected_calibration_error
+from ml.metrics import by_group, classification_report, expected_calibration_error
 from ml.predict import describe_error
 
 
@@ -56,6 +56,8 @@ def evaluate(root: Path, examples, progress: bool = False, version: str | None =
         name: {k: rep[k] for k in ("n", "accuracy", "recall")}
         for name in sorted(set(colls.tolist()))
         for rep in [classification_report(y_true[colls == name], y_pred[colls == name])]}
+    if kept and all(e.group >= 0 for e in kept):  # a manifest's examples know their near-duplicate group
+        report["by_group"] = by_group(y_true, y_pred, [e.group for e in kept])
     report["out_of_scope"] = int(sum(flagged))
     report["unreadable"] = sum(errors.values())
     report["unreadable_reasons"] = dict(errors)
@@ -85,6 +87,10 @@ def format_report(r: dict) -> str:
     for name, v in r.get("per_collection", {}).items():
         lines.append(f"{name}: {v['n']} images, accuracy {v['accuracy']:.4f}, recall "
                      + ", ".join(f"{c} {v['recall'][c]:.3f}" for c in CLASSES))
+    if "by_group" in r:
+        g = r["by_group"]
+        lines.append(f"each near-duplicate group counted once ({g['groups']} groups): accuracy {g['accuracy']:.4f}, "
+                     "recall " + ", ".join(f"{c} {g['recall'][c]:.3f}" for c in CLASSES))
     lines.append(f"\nunreadable files: {r['unreadable']}")
     lines += [f"  {n} x {why}" for why, n in r["unreadable_reasons"].items()]
     return "\n".join(lines)

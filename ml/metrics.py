@@ -15,6 +15,24 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = len(CLASSE
     return cm
 
 
+def group_weights(groups) -> np.ndarray:
+    """Each image's share of its near-duplicate group among these images (1 / the group's copies here),
+    so that a group counts once however many copies of it the collections hold."""
+    _, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse]
+
+
+def by_group(y_true, y_pred, groups) -> dict:
+    """Accuracy and recall per class with each near-duplicate group counted once: its copies share
+    one vote (an independent test set that keeps one image per group judges a model this way)."""
+    y_true, y_pred, w = np.asarray(y_true), np.asarray(y_pred), group_weights(groups)
+    right = (y_true == y_pred) * w
+    recall = {c: float(right[y_true == k].sum() / w[y_true == k].sum()) if (y_true == k).any() else 0.0
+              for k, c in enumerate(CLASSES)}
+    return {"groups": len(np.unique(groups)), "accuracy": float(right.sum() / max(w.sum(), 1e-12)),
+            "recall": recall}
+
+
 def classification_report(y_true, y_pred) -> dict:
     """Accuracy, per-class precision/recall/F1, their macro means and the confusion matrix."""
     cm = confusion_matrix(y_true, y_pred)

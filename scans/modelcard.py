@@ -184,6 +184,9 @@ def version_comparison(cards: list[dict] | None = None) -> Comparison:
         images = ", ".join(f"{n:,}" for n in sorted({f["images"] for f in same if f}))
         comp.notes.append(f"Accuracy, recall, calibration and MRI slices refused: every version on the same "
                           f"images, the {', '.join(sorted(splits))} ({images} images), by python -m ml.compare.")
+    if any(f.get("by_group") for f in same):
+        comp.notes.append("Each near-duplicate group counted once: many slices have several copies in the collections; "
+                          "here a slice's copies share one vote, as on a test set that keeps one image per group.")
     if own:
         comp.notes.append(f"{', '.join(own)}: not yet measured on the shared split; the figures shown are its own "
                           f"card's, on the split it was validated on.")
@@ -209,6 +212,10 @@ def version_comparison(cards: list[dict] | None = None) -> Comparison:
     comp.rows.append(("Accuracy", [_pct1(figure(c, f, "accuracy")) for c, f in pairs]))
     for cls in CLASSES:
         comp.rows.append((f"Recall: {DISPLAY_NAMES[cls]}", [_pct1(recall(c, f, cls)) for c, f in pairs]))
+    comp.rows.append(("Accuracy, each near-duplicate group counted once",
+                      [_pct1((f.get("by_group") or {}).get("accuracy")) for c, f in pairs]))
+    comp.rows.append(("Lowest recall of a class, each group counted once",
+                      [_pct1(min(f["by_group"]["recall"].values()) if f.get("by_group") else None) for c, f in pairs]))
     comp.rows.append(("Expected calibration error (15 bins, images in scope)", [_pct1(ece(c, f)) for c, f in pairs]))
     comp.rows.append(("Validation MRI slices refused as out of scope", [_pct1(flagged(c, f)) for c, f in pairs]))
     held = [_held_out_negatives(c) for c in cards]

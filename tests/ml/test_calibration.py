@@ -30,3 +30,19 @@ def test_the_served_confidences_are_calibrated(classifier):
     assert cal["ece"] <= 0.03
     assert cal["ece_cross_fitted"] <= 0.03
     assert cal["ece"] < cal["ece_uncalibrated"] or cal["ece_uncalibrated"] <= 0.03
+
+
+def test_figures_by_group_give_each_near_duplicate_group_one_vote():
+    """Three copies of one glioma slice, all wrong, and one other glioma slice right: per image 1 of 4
+    is right, per group 1 of 2; a meningioma group of two copies, one right and one wrong, is half right."""
+    from ml.metrics import by_group, group_weights
+
+    y_true = np.array([0, 0, 0, 0, 1, 1])
+    y_pred = np.array([1, 1, 1, 0, 1, 2])
+    groups = np.array([7, 7, 7, 3, 9, 9])
+    assert group_weights(groups).tolist() == pytest.approx([1 / 3, 1 / 3, 1 / 3, 1, 0.5, 0.5])
+    g = by_group(y_true, y_pred, groups)
+    assert g["groups"] == 3
+    assert g["recall"]["glioma"] == pytest.approx(0.5) and g["recall"]["meningioma"] == pytest.approx(0.5)
+    assert g["accuracy"] == pytest.approx((1 + 0.5) / 3)
+    assert classification_report(y_true, y_pred)["accuracy"] == pytest.approx(2 / 6)

@@ -71,6 +71,10 @@ def test_every_version_that_served_appears_side_by_side_with_its_figures(researc
     assert _cells(html, "Accuracy") == [f"{c['comparison']['accuracy'] * 100:.1f}%" for c in cards]
     for cls, name in DISPLAY_NAMES.items():
         assert _cells(html, f"Recall: {name}") == [f"{c['comparison']['recall'][cls] * 100:.1f}%" for c in cards]
+    assert _cells(html, "Accuracy, each near-duplicate group counted once") == [
+        f"{c['comparison']['by_group']['accuracy'] * 100:.1f}%" for c in cards]
+    assert _cells(html, "Lowest recall of a class, each group counted once") == [
+        f"{min(c['comparison']['by_group']['recall'].values()) * 100:.1f}%" for c in cards]
     assert _cells(html, "Expected calibration error (15 bins, images in scope)") == [
         f"{c['comparison']['ece_in_scope'] * 100:.1f}%" for c in cards]
     assert _cells(html, "Validation MRI slices refused as out of scope") == [
