@@ -212,10 +212,11 @@ def version_comparison(cards: list[dict] | None = None) -> Comparison:
     comp.rows.append(("Accuracy", [_pct1(figure(c, f, "accuracy")) for c, f in pairs]))
     for cls in CLASSES:
         comp.rows.append((f"Recall: {DISPLAY_NAMES[cls]}", [_pct1(recall(c, f, cls)) for c, f in pairs]))
+    grouped = [f.get("by_group") for f in same]  # only ml.compare's figures have them
     comp.rows.append(("Accuracy, each near-duplicate group counted once",
-                      [_pct1((f.get("by_group") or {}).get("accuracy")) for c, f in pairs]))
+                      [_pct1(g["accuracy"] if g else None) for g in grouped]))
     comp.rows.append(("Lowest recall of a class, each group counted once",
-                      [_pct1(min(f["by_group"]["recall"].values()) if f.get("by_group") else None) for c, f in pairs]))
+                      [_pct1(min(g["recall"].values()) if g else None) for g in grouped]))
     comp.rows.append(("Expected calibration error (15 bins, images in scope)", [_pct1(ece(c, f)) for c, f in pairs]))
     comp.rows.append(("Validation MRI slices refused as out of scope", [_pct1(flagged(c, f)) for c, f in pairs]))
     held = [_held_out_negatives(c) for c in cards]
