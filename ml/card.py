@@ -152,9 +152,11 @@ def _by_group(c: dict) -> str:
     if not g:
         return ""
     recall = ", ".join(f"{k} {_pct(v)}" for k, v in g["recall"].items())
+    interval = (f" (95% interval over groups {_pct(g['accuracy_interval'][0])} to {_pct(g['accuracy_interval'][1])})"
+                if g.get("accuracy_interval") else "")
     return (f" Counting each near-duplicate group once ({g['groups']} groups; many slices have copies in the"
             f" collections, and a test set that keeps one image per group judges this way): accuracy"
-            f" {_pct(g['accuracy'])}; recall {recall}.")
+            f" {_pct(g['accuracy'])}{interval}; recall {recall}.")
 
 
 def write_markdown(card: dict, path: Path) -> None:

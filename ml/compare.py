@@ -73,6 +73,7 @@ def compare(data: Path = DEFAULT_DATA, manifest: Path = MANIFEST, split: str = "
             "val_slices_flagged": round(r["out_of_scope"] / max(n, 1), 4),
             "accuracy_per_collection": {k: round(v["accuracy"], 4) for k, v in r["per_collection"].items()},
             "by_group": {"groups": r["by_group"]["groups"], "accuracy": round(r["by_group"]["accuracy"], 4),
+                         "accuracy_interval": r["by_group"]["accuracy_interval"],
                          "recall": {c: round(r["by_group"]["recall"][c], 4) for c in CLASSES}},
             "measured": datetime.now(UTC).strftime("%Y-%m-%d"),
             "command": "python -m ml.compare --record",

@@ -89,8 +89,9 @@ def format_report(r: dict) -> str:
                      + ", ".join(f"{c} {v['recall'][c]:.3f}" for c in CLASSES))
     if "by_group" in r:
         g = r["by_group"]
-        lines.append(f"each near-duplicate group counted once ({g['groups']} groups): accuracy {g['accuracy']:.4f}, "
-                     "recall " + ", ".join(f"{c} {g['recall'][c]:.3f}" for c in CLASSES))
+        lo, hi = g["accuracy_interval"]
+        lines.append(f"each near-duplicate group counted once ({g['groups']} groups): accuracy {g['accuracy']:.4f} "
+                     f"(95% interval {lo:.4f}-{hi:.4f}), recall " + ", ".join(f"{c} {g['recall'][c]:.3f}" for c in CLASSES))
     lines.append(f"\nunreadable files: {r['unreadable']}")
     lines += [f"  {n} x {why}" for why, n in r["unreadable_reasons"].items()]
     return "\n".join(lines)

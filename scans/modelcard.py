@@ -215,6 +215,9 @@ def version_comparison(cards: list[dict] | None = None) -> Comparison:
     grouped = [f.get("by_group") for f in same]  # only ml.compare's figures have them
     comp.rows.append(("Accuracy, each near-duplicate group counted once",
                       [_pct1(g["accuracy"] if g else None) for g in grouped]))
+    comp.rows.append(("95% interval of that accuracy (bootstrap over groups)",
+                      [" to ".join(_pct1(v) for v in g["accuracy_interval"]) if g and g.get("accuracy_interval")
+                       else "—" for g in grouped]))
     comp.rows.append(("Lowest recall of a class, each group counted once",
                       [_pct1(min(g["recall"].values()) if g else None) for g in grouped]))
     comp.rows.append(("Expected calibration error (15 bins, images in scope)", [_pct1(ece(c, f)) for c, f in pairs]))

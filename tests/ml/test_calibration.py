@@ -46,3 +46,17 @@ def test_figures_by_group_give_each_near_duplicate_group_one_vote():
     assert g["recall"]["glioma"] == pytest.approx(0.5) and g["recall"]["meningioma"] == pytest.approx(0.5)
     assert g["accuracy"] == pytest.approx((1 + 0.5) / 3)
     assert classification_report(y_true, y_pred)["accuracy"] == pytest.approx(2 / 6)
+
+
+def test_the_by_group_interval_holds_the_accuracy_and_is_reproducible():
+    from ml.metrics import by_group, group_interval
+
+    rng = np.random.default_rng(3)
+    groups = rng.integers(0, 300, 900)  # 300 groups of about three copies
+    correct = (rng.random(300) < 0.9)[groups]  # a group's copies are all right or all wrong
+    y_true = np.zeros(900, int)
+    g = by_group(y_true, np.where(correct, 0, 1), groups)
+    lo, hi = g["accuracy_interval"]
+    assert lo < g["accuracy"] < hi and 0.02 < hi - lo < 0.10  # about +-1.96 x sqrt(0.9 x 0.1 / 300)
+    assert group_interval(correct, groups) == [lo, hi]
+    assert group_interval(np.ones(900, bool), groups) == [1.0, 1.0]

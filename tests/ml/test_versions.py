@@ -97,9 +97,11 @@ def test_the_comparison_section_replaces_itself_in_a_markdown_card():
     twice = splice_section(once, comparison_markdown(card))
     assert twice.count("## Versions side by side") == 1 and "accuracy 95.0%" in twice and "accuracy 90.0%" not in twice
     assert twice.replace("95.0%", "90.0%") == once
-    card["comparison"]["by_group"] = {"groups": 4, "accuracy": 0.875, "recall": dict.fromkeys(CLASSES, 0.75)}
+    card["comparison"]["by_group"] = {"groups": 4, "accuracy": 0.875, "accuracy_interval": [0.75, 1.0],
+                                      "recall": dict.fromkeys(CLASSES, 0.75)}
     grouped = " ".join(comparison_markdown(card).split())
-    assert "each near-duplicate group once (4 groups" in grouped and "accuracy 87.5%; recall glioma 75.0%" in grouped
+    assert "each near-duplicate group once (4 groups" in grouped
+    assert "accuracy 87.5% (95% interval over groups 75.0% to 100.0%); recall glioma 75.0%" in grouped
 
 
 def test_the_served_card_says_whether_its_network_ever_saw_the_collections_ct():

@@ -73,6 +73,8 @@ def test_every_version_that_served_appears_side_by_side_with_its_figures(researc
         assert _cells(html, f"Recall: {name}") == [f"{c['comparison']['recall'][cls] * 100:.1f}%" for c in cards]
     assert _cells(html, "Accuracy, each near-duplicate group counted once") == [
         f"{c['comparison']['by_group']['accuracy'] * 100:.1f}%" for c in cards]
+    assert _cells(html, "95% interval of that accuracy (bootstrap over groups)") == [
+        " to ".join(f"{v * 100:.1f}%" for v in c["comparison"]["by_group"]["accuracy_interval"]) for c in cards]
     assert _cells(html, "Lowest recall of a class, each group counted once") == [
         f"{min(c['comparison']['by_group']['recall'].values()) * 100:.1f}%" for c in cards]
     assert _cells(html, "Expected calibration error (15 bins, images in scope)") == [
