@@ -29,16 +29,22 @@ def by_group(y_true, y_pred, groups) -> dict:
     right = (y_true == y_pred) * w
     recall = {c: float(right[y_true == k].sum() / w[y_true == k].sum()) if (y_true == k).any() else 0.0
               for k, c in enumerate(CLASSES)}
-    return {"groups": len(np.unique(groups)), "accuracy": float(right.sum() / max(w.sum(), 1e-12)),
+    scores = group_scores(y_true == y_pred, groups)
+    return {"groups": len(scores), "accuracy": float(scores.mean()) if len(scores) else 0.0,
             "accuracy_interval": group_interval(y_true == y_pred, groups), "recall": recall}
+
+
+def group_scores(correct, groups) -> np.ndarray:
+    """Each group's share of its copies answered right (one value per group)."""
+    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    return np.bincount(inverse, weights=np.asarray(correct, float)) / np.bincount(inverse)
 
 
 def group_interval(correct, groups, draws: int = 2000, seed: int = 0) -> list[float]:
     """A 95% interval of the by-group accuracy: the groups drawn again with replacement `draws` times
     (a bootstrap over groups, seeded, so a card's figure is reproducible); each group's score is the
     share of its copies answered right."""
-    _, inverse = np.unique(np.asarray(groups), return_inverse=True)
-    per_group = np.bincount(inverse, weights=np.asarray(correct, float)) / np.bincount(inverse)
+    per_group = group_scores(correct, groups)
     picks = np.random.default_rng(seed).integers(0, len(per_group), size=(draws, len(per_group)))
     lo, hi = np.percentile(per_group[picks].mean(axis=1), [2.5, 97.5])
     return [round(float(lo), 4), round(float(hi), 4)]
