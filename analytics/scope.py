@@ -114,6 +114,11 @@ def _is_utc(tz: tzinfo) -> bool:
     return getattr(tz, "key", None) in ("UTC", "Etc/UTC") or tz is UTC
 
 
+def _zone_name(tz: tzinfo) -> str:
+    """The zone's name as PostgreSQL's AT TIME ZONE takes it."""
+    return "UTC" if _is_utc(tz) else tz.key
+
+
 #  --- reading the rollups ---------------------------------------------------------------------------
 
 def _period(period: str | None, tz: tzinfo):
@@ -291,13 +296,12 @@ def _rollup_sql(scope: Scope, dims: tuple[str, ...], period: str | None, timing:
             sql = (f"SELECT {', '.join(cols)} FROM {table} CROSS JOIN LATERAL (VALUES {moved}) AS m(\"sign\", \"period\")"
                    f" WHERE {' AND '.join([BOUNDARY_HOURS.format(table=table), *where])}"
                    " GROUP BY " + ", ".join(str(i) for i in range(1, len(dims) + 2)))
-            zones = ["UTC" if _is_utc(z) else z.key for z in (tz, to_tz)]
-            parts.append((sql, [*zones, *bounds[1:], *where_params]))
+            parts.append((sql, [_zone_name(tz), _zone_name(to_tz), *bounds[1:], *where_params]))
             continue
         select_params = []
         if period:
             cols.append(_PG_PERIOD[period].format(col=f"{table}.\"bucket\"") + ' AS "period"')
-            select_params.append("UTC" if _is_utc(tz) else tz.key)
+            select_params.append(_zone_name(tz))
         minus = "-" if sign < 0 else ""
         cols.append(f'{minus}SUM({table}."n"::integer) AS "n"')
         if confidence and not timing:
