@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from analytics import cubes
-from analytics.scope import Scope, as_date, grouped, grouped_sql, percentile, predictions
+from analytics.scope import SUM_N, SUM_WHEN, Scope, as_date, grouped, grouped_sql, percentile, predictions
 from ml.infer import CLASSES, DISPLAY_NAMES
 
 #  The one histogram: tenths of confidence (the last includes 100 %).
@@ -114,7 +114,10 @@ def total_histogram(summary_body: dict) -> list[int]:
 
 def timeline(scope: Scope, period: str = "week") -> list[dict]:
     """Per day or week (from Monday) in the viewer's zone: counts per class and out of scope."""
-    slots: dict[date, dict] = {}
+    slots = _timeline_slots(scope, period)
+    if slots is not None:
+        return _fill(slots, period)
+    slots = {}
     for r in grouped(scope, ("label", "out_of_scope"), period=period):
         slot = slots.setdefault(r["period"], {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
         if r["out_of_scope"]:  # no class: counted on its own
@@ -122,6 +125,25 @@ def timeline(scope: Scope, period: str = "week") -> list[dict]:
         else:
             slot["counts"][r["label"]] += r["n"]
     return _fill(slots, period)
+
+
+def _timeline_slots(scope: Scope, period: str) -> dict[date, dict] | None:
+    """timeline()'s counts from the rollups in one row per day or week, a column per class and one for
+    out of scope (counted without a class), instead of a row per class and period (at 1 M demo
+    predictions by day: 180 rows to convert instead of 1,445). None where only the rows can answer."""
+    inner = grouped_sql(scope, ("label", "out_of_scope"), period=period)
+    if inner is None:
+        return None
+    sql, params = inner
+    counts = ", ".join(f"{SUM_WHEN.format(condition='NOT out_of_scope AND label = %s')} AS c{i}"
+                       for i in range(len(CLASSES)))
+    query = (f"SELECT period, {counts}, {SUM_WHEN.format(condition='out_of_scope')} AS oos "
+             f"FROM ({sql}) AS parts GROUP BY period HAVING SUM(n) <> 0")
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*CLASSES, *params])
+        found = cursor.fetchall()
+    return {as_date(row[0]): {"counts": dict(zip(CLASSES, map(int, row[1:-1]), strict=True)), "out_of_scope": int(row[-1])}
+            for row in found}
 
 
 def _periods(first: date, last: date, period: str) -> list[date]:
@@ -206,10 +228,10 @@ def _ranked_days(scope: Scope, top: int) -> list[tuple] | None:
         return None
     sql, params = inner
     ranked = (f"WITH g AS ({sql}), "
-              "t AS (SELECT owner_id, SUM(n) AS scans FROM g GROUP BY owner_id HAVING SUM(n) > 0), "
+              f"t AS (SELECT owner_id, {SUM_N} AS scans FROM g GROUP BY owner_id HAVING SUM(n) > 0), "
               "k AS (SELECT owner_id FROM t ORDER BY scans DESC, owner_id LIMIT %s) "
-              "SELECT k.owner_id, g.period, SUM(g.n) FROM g LEFT JOIN k ON k.owner_id = g.owner_id "
-              "GROUP BY k.owner_id, g.period HAVING SUM(g.n) > 0")
+              f"SELECT k.owner_id, g.period, {SUM_N} FROM g LEFT JOIN k ON k.owner_id = g.owner_id "
+              "GROUP BY k.owner_id, g.period HAVING SUM(n) > 0")
     with connection.cursor() as cursor:
         cursor.execute(ranked, [*params, top])
         return [(owner, as_date(day), int(n)) for owner, day, n in cursor.fetchall()]

@@ -214,8 +214,10 @@ def grouped(scope: Scope, dims: tuple[str, ...], period: str | None = None, timi
 
 def _summed(sql: str, params, keys: tuple[str, ...], timing: bool) -> list[dict]:
     """A group that comes once per rollup it spans (a day row and its boundary hours, months and the
-    days at a range's edges) summed by the database: fewer rows to convert than to add here."""
-    sums = "SUM(n) AS n" + ("" if timing else ", SUM(conf_micro) AS conf_micro")
+    days at a range's edges) summed by the database: fewer rows to convert than to add here. The sums
+    come back as 8-byte integers (PostgreSQL's SUM of a bigint is a numeric, which the driver turns into
+    a Decimal per value: a millisecond per thousand rows)."""
+    sums = f"{SUM_N} AS n" + ("" if timing else ", CAST(SUM(conf_micro) AS BIGINT) AS conf_micro")
     if not keys:
         return [r for r in _fetch_sql(f"SELECT {sums} FROM ({sql}) AS parts", params) if r["n"]]
     cols = ", ".join(connection.ops.quote_name(k) for k in keys)
@@ -241,6 +243,10 @@ def grouped_sql(scope: Scope, dims: tuple[str, ...], period: str | None = None) 
 #  is a numeric, 30-40 % slower to add and group (the usage chart's query: 9 -> 6.6 ms at 1 M). One row
 #  counts the predictions of one bucket and group: far fewer than 2**31.
 _COUNT = Sum(Cast("n", IntegerField()))
+#  The parts' counts summed again, as an 8-byte integer (see _summed).
+SUM_N = "CAST(SUM(n) AS BIGINT)"
+#  The counts of the parts' rows that meet a condition (SQL over their columns), as SUM_N.
+SUM_WHEN = "CAST(SUM(CASE WHEN {condition} THEN n ELSE 0 END) AS BIGINT)"
 
 
 def _full_plan(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool) -> list[tuple] | None:
@@ -303,9 +309,11 @@ def _rollup_sql(scope: Scope, dims: tuple[str, ...], period: str | None, timing:
             cols.append(_PG_PERIOD[period].format(col=f"{table}.\"bucket\"") + ' AS "period"')
             select_params.append(_zone_name(tz))
         minus = "-" if sign < 0 else ""
-        cols.append(f'{minus}SUM({table}."n"::integer) AS "n"')
+        rows_are_groups = _rows_are_groups(model, dims, period)
+        total = f"{minus}{{}}" if rows_are_groups else f"{minus}SUM({{}})"
+        cols.append(total.format(f'{table}."n"::integer') + ' AS "n"')
         if confidence and not timing:
-            cols.append(f'{minus}SUM({table}."conf_micro") AS "conf_micro"')
+            cols.append(total.format(f'{table}."conf_micro"') + ' AS "conf_micro"')
         if bounds[0] == "boundary":
             conds, bound_params = [BOUNDARY_HOURS.format(table=table)], list(bounds[1:])
         else:
@@ -317,10 +325,22 @@ def _rollup_sql(scope: Scope, dims: tuple[str, ...], period: str | None, timing:
             conds = ["(" + " OR ".join(f"({o})" for o in ors) + ")"]
         sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {' AND '.join([*conds, *where])}"
         keys = len(dims) + (1 if period else 0)
-        if keys:
+        if keys and not rows_are_groups:
             sql += " GROUP BY " + ", ".join(str(i) for i in range(1, keys + 1))
         parts.append((sql, [*select_params, *bound_params, *where_params]))
     return parts
+
+
+_CUBE_OF = {ROLLUPS[c.name]: c for c in cubes.CUBES}
+
+
+def _rows_are_groups(model, dims: tuple[str, ...], period: str | None) -> bool:
+    """Whether each row a day rollup yields per day is a group of its own (the figure groups by every
+    dimension the rollup has, and one bucket is one day in any zone): then its rows are read as they
+    are, not hashed into groups they already are. The usage chart by day in Paris at 1 M demo
+    predictions (6,518 rows of day_usage): 13.6 -> 6.6 ms for its query."""
+    cube = _CUBE_OF[model]
+    return period == "day" and cube.grain == "day" and set(cube.dims) <= set(dims)
 
 
 def _union(parts: list[tuple[str, list]]) -> tuple[str, list]:

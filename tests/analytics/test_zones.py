@@ -20,6 +20,7 @@ from analytics.scope import (
     _rollup_parts,
     _rollup_sql,
     grouped,
+    predictions,
 )
 from scans.models import Prediction, Scan
 from tests.analytics.conftest import CLASSES
@@ -85,6 +86,41 @@ def test_the_usage_chart_outside_utc_counts_each_scan_on_its_local_day(every_hou
         by_day[day] = by_day.get(day, 0) + 1
     assert {d["date"]: d["count"] for d in seen["per_day"] if d["count"]} == by_day
     assert sum(by_day.values()) == Prediction.objects.count()
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_the_timeline_outside_utc_counts_each_scan_on_its_local_day_by_class(every_hour, zone):
+    """The timeline's one row per period (a column per class) against the prediction rows counted here."""
+    tz = ZoneInfo(zone)
+    for scope in (Scope(tz=tz), Scope(tz=tz, label="glioma", min_pct=70),
+                  Scope(tz=tz, review="unreviewed").with_dates(date(2026, 10, 24), date(2026, 10, 26))):
+        for period in ("day", "week"):
+            expected: dict[date, dict] = {}
+            for p in predictions(scope):
+                day = p.created.replace(minute=0, second=0, microsecond=0).astimezone(tz).date()
+                start = day - timedelta(days=day.weekday()) if period == "week" else day
+                slot = expected.setdefault(start, {"counts": dict.fromkeys(CLASSES, 0), "out_of_scope": 0})
+                if p.out_of_scope:
+                    slot["out_of_scope"] += 1
+                else:
+                    slot["counts"][p.label] += 1
+            seen = queries.timeline(scope, period)
+            assert {s["start"]: {"counts": s["counts"], "out_of_scope": s["out_of_scope"]}
+                    for s in seen if s["total"]} == expected, (zone, scope, period)
+            assert all(s["total"] == sum(s["counts"].values()) + s["out_of_scope"] for s in seen)
+            assert len(expected) > 1, (zone, scope, period)  # not two empty timelines
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is written directly on PostgreSQL only")
+def test_a_day_rollup_read_by_day_and_all_its_dimensions_is_not_grouped_again(every_hour):
+    """Its rows are the groups already (the usage chart: owners per day), so the query reads them as they
+    are; the boundary hours and a rollup with more dimensions than asked for are still grouped."""
+    for zone in ("UTC", "Europe/Paris"):
+        day, *rest = _rollup_sql(Scope(tz=ZoneInfo(zone)), ("owner_id",), "day", False)
+        assert '"analytics_day_usage"' in day[0] and "GROUP BY" not in day[0] and "SUM(" not in day[0], zone
+        assert all("GROUP BY" in sql for sql, _ in rest) and len(rest) == (zone != "UTC")
+    [(filtered, _)] = _rollup_sql(Scope(label="glioma"), ("owner_id",), "day", False)
+    assert '"analytics_day_owner"' in filtered and "GROUP BY" in filtered
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is written directly on PostgreSQL only")
