@@ -142,10 +142,12 @@ def _smallest_cubes(scope: Scope, need: set[str], timing: bool) -> dict[str, cub
     return out
 
 
-def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple[type, tuple]] | None:
-    """[(rollup model, bucket condition)], or None where only the rows can answer. A bucket condition is
-    ("ranges", [(from, to), ...]) (either end None: open), or ("boundary", from, last hour, zone name):
-    the boundary hours (BOUNDARY_HOURS) from the hour `from` to the hour `last`."""
+def _plan(scope: Scope, need: set[str], timing: bool, period: str | None,
+          whole_days: bool = True) -> list[tuple[type, tuple, int]] | None:
+    """[(rollup model, bucket condition, sign)], or None where only the rows can answer. A bucket condition
+    is ("ranges", [(from, to), ...]) (either end None: open), or ("boundary", from, last hour, zone name):
+    the boundary hours (BOUNDARY_HOURS) from the hour `from` to the hour `last`. A sign of -1 takes the
+    rows out (the hours of a whole day that the range does not cover: _with_whole_days)."""
     smallest = _smallest_cubes(scope, need, timing)
     if smallest is None:
         return None
@@ -155,10 +157,40 @@ def _plan(scope: Scope, need: set[str], timing: bool, period: str | None) -> lis
     grains = [g for g in reversed(cubes.GRAINS) if best.get(g)]
     if "hour" not in grains:
         return None
-    where: dict[str, list] = {}
-    for grain, lo, hi in _split(scope.start, scope.end, grains):
-        where.setdefault(grain, []).append((lo, hi))
-    return [(ROLLUPS[best[g].name], ("ranges", ranges)) for g, ranges in where.items()]
+    pieces = _split(scope.start, scope.end, grains)
+    where: dict[tuple[str, int], list] = {}
+    for grain, lo, hi, sign in _with_whole_days(pieces) if whole_days and "day" in grains else _signed(pieces):
+        where.setdefault((grain, sign), []).append((lo, hi))
+    return [(ROLLUPS[best[g].name], ("ranges", ranges), sign) for (g, sign), ranges in where.items()]
+
+
+#  An edge of a date range that covers most of a UTC day (a viewer east of UTC who asks up to a date
+#  stops at 22:00 or 23:00 UTC) is read as the whole day from a day rollup less the hours it leaves out,
+#  from an hour rollup: a day row and an hour's rows per group instead of up to 23 hours' rows. A day
+#  row stands for about six hours' worth of hour rows (demo data at 10 M), so from 16 hours on this
+#  reads fewer. The usage chart filtered by a month in Paris at 10 M: its last day's 23 hours were
+#  14,207 rows of hour_full (6 ms of its query).
+WHOLE_DAY_FROM_HOURS = 16
+
+
+def _signed(pieces: list[tuple]) -> list[tuple]:
+    return [(*piece, 1) for piece in pieces]
+
+
+def _with_whole_days(pieces: list[tuple]) -> list[tuple]:
+    """_split's pieces as (grain, from, to, sign): an hour piece of WHOLE_DAY_FROM_HOURS or more within one
+    UTC day becomes that day (+1) less the day's hours outside the piece (-1). Exact for counts and sums;
+    not for the first and last bucket of a group (`span` does not use it)."""
+    out = []
+    for grain, lo, hi in pieces:
+        if (grain == "hour" and lo and hi and hi - lo >= WHOLE_DAY_FROM_HOURS * HOUR
+                and _floor(lo, "day") == _floor(hi - HOUR, "day")):
+            day = _floor(lo, "day")
+            out.append(("day", day, day + DAY, 1))
+            out += [("hour", a, b, -1) for a, b in ((day, lo), (hi, day + DAY)) if a < b]
+        else:
+            out.append((grain, lo, hi, 1))
+    return out
 
 
 def _floor(t: datetime, grain: str) -> datetime:
@@ -249,14 +281,16 @@ SUM_N = "CAST(SUM(n) AS BIGINT)"
 SUM_WHEN = "CAST(SUM(CASE WHEN {condition} THEN n ELSE 0 END) AS BIGINT)"
 
 
-def _full_plan(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool) -> list[tuple] | None:
-    """[(rollup model, bucket condition, zone of the period, sign)], or None when only the rows can answer."""
+def _full_plan(scope: Scope, dims: tuple[str, ...], period: str | None, timing: bool,
+               whole_days: bool = True) -> list[tuple] | None:
+    """[(rollup model, bucket condition, zone of the period, sign)], or None when only the rows can answer.
+    `whole_days` False reads the hours at a range's edges as they are (see _with_whole_days)."""
     need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
-    plan = _local_days(scope, need, timing, period)
+    plan = _local_days(scope, need, timing, period, whole_days)
     if plan is not None:
         return plan
-    plan = _plan(scope, need, timing, period)
-    return None if plan is None else [(model, bounds, scope.tz, 1) for model, bounds in plan]
+    plan = _plan(scope, need, timing, period, whole_days)
+    return None if plan is None else [(model, bounds, scope.tz, sign) for model, bounds, sign in plan]
 
 
 #  The same queries written directly as SQL, on PostgreSQL: building and compiling a queryset per rollup
@@ -353,7 +387,7 @@ def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timin
                   span: bool, confidence: bool = True) -> list[QuerySet] | None:
     """One grouped query per rollup of the plan, or None when only the rows can answer. `confidence`
     False leaves out the confidence sum (a query that only counts)."""
-    plan = _full_plan(scope, dims, period, timing)
+    plan = _full_plan(scope, dims, period, timing, whole_days=not span)
     if plan is None:
         return None
     parts = []
@@ -391,7 +425,8 @@ CROSS JOIN LATERAL generate_series(date_trunc('hour', LEAST(m.utc, m.zoned), 'UT
 WHERE g.h BETWEEN b.lo AND b.hi AND (g.h AT TIME ZONE b.zone)::date <> (g.h AT TIME ZONE 'UTC')::date))"""
 
 
-def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None) -> list[tuple] | None:
+def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None,
+                whole_days: bool = True) -> list[tuple] | None:
     """Per day or week in a zone other than UTC, from day rollups, not 24 hour rows a day: a UTC day's
     row counts for the viewer's day of the same date, then each boundary hour (one whose day in the
     zone is another) is taken back from its UTC date and given to its own day; the hours at the ends
@@ -408,17 +443,20 @@ def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None) 
     if day is None or hour is None:
         return None
     pieces = _split(scope.start, scope.end, ["day", "hour"])
-    days = [(lo, hi) for grain, lo, hi in pieces if grain == "day"]
+    pieces = _with_whole_days(pieces) if whole_days else _signed(pieces)
+    #  One range of whole days (with the days an edge made whole, which adjoin it).
+    days = [(lo, hi) for grain, lo, hi, _ in pieces if grain == "day"]
     if not days:
         return None
-    [(lo, hi)] = days
+    lo = None if any(d[0] is None for d in days) else min(d[0] for d in days)
+    hi = None if any(d[1] is None for d in days) else max(d[1] for d in days)
     day_model, hour_model = ROLLUPS[day.name], ROLLUPS[hour.name]
     boundary = ("boundary", lo, hi - HOUR if hi else None, name)
     plan = [(day_model, ("ranges", [(lo, hi)]), UTC, 1), (hour_model, boundary, UTC, -1),
             (hour_model, boundary, scope.tz, 1)]
-    for grain, a, b in pieces:
+    for grain, a, b, sign in pieces:
         if grain == "hour":
-            plan.append((hour_model, ("ranges", [(a, b)]), scope.tz, 1))
+            plan.append((hour_model, ("ranges", [(a, b)]), scope.tz, sign))
     return plan
 
 

@@ -11,7 +11,10 @@ from django.db import connection
 
 from analytics import queries
 from analytics.scope import (
+    HOUR,
+    WHOLE_DAY_FROM_HOURS,
     Scope,
+    _floor,
     _fetch,
     _fetch_sql,
     _full_plan,
@@ -109,6 +112,37 @@ def test_the_timeline_outside_utc_counts_each_scan_on_its_local_day_by_class(eve
                     for s in seen if s["total"]} == expected, (zone, scope, period)
             assert all(s["total"] == sum(s["counts"].values()) + s["out_of_scope"] for s in seen)
             assert len(expected) > 1, (zone, scope, period)  # not two empty timelines
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_an_edge_covering_most_of_a_utc_day_is_the_day_less_its_other_hours(every_hour, zone):
+    """A date range in a zone east of UTC ends at 22:00 or 23:00 UTC (west: starts at 04:00 or 05:00): that
+    UTC day is read whole from a day rollup, and the hours outside the range taken back out; every figure
+    still equals the rows grouped, with and without days, and the first and last bucket (`span`) still
+    read the edge hours as they are."""
+    tz = ZoneInfo(zone)
+    scope = Scope(tz=tz).with_dates(date(2026, 10, 24), date(2026, 10, 29))
+    edges = [(lo, hi) for lo, hi in ((scope.start, _floor(scope.start, "day") + timedelta(days=1)),
+                                     (_floor(scope.end, "day"), scope.end)) if hi - lo >= WHOLE_DAY_FROM_HOURS * HOUR]
+    assert edges, zone  # each of these zones has such an edge
+    #  Per day or week outside UTC only PostgreSQL reads day rollups (_local_days); SQLite reads hours.
+    for period in (None, "day", "week") if connection.vendor == "postgresql" else (None,):
+        plan = _full_plan(scope, ("label",), period, False)
+        taken_out = [bounds for _, bounds, _, sign in plan if sign < 0 and bounds[0] == "ranges"]
+        assert taken_out, (zone, period)
+        assert not any(sign < 0 and bounds[0] == "ranges" for _, bounds, _, sign in
+                       _full_plan(scope, ("label",), period, False, whole_days=False)), (zone, period)
+    for dims, period in ((("label", "out_of_scope", "conf_pct"), None), (("owner_id",), "day"), (("label",), "week"),
+                         (("out_of_scope",), None)):
+        assert same(grouped(scope, dims, period), _grouped_rows(scope, dims, period, False, False)), (zone, dims, period)
+    #  The first and last bucket of each class hold its first and last prediction, inside the range.
+    spans = {r["label"]: r for r in grouped(scope, ("label",), span=True)}
+    rows = {r["label"]: r for r in _grouped_rows(scope, ("label",), None, False, True)}
+    assert {k: r["n"] for k, r in spans.items()} == {k: r["n"] for k, r in rows.items()}, zone
+    for label, r in rows.items():
+        first, last = spans[label]["first"], spans[label]["last"]
+        assert scope.start <= first <= r["first"] < queries._bucket_end(first), (zone, label)
+        assert last <= r["last"] < min(queries._bucket_end(last), scope.end), (zone, label)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is written directly on PostgreSQL only")
