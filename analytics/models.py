@@ -13,6 +13,7 @@ FIELDS = {
     "review": lambda: models.CharField(max_length=16),
     "reviewed_label": lambda: models.CharField(max_length=16),
     "conf_pct": lambda: models.SmallIntegerField(),
+    "conf_dec": lambda: models.SmallIntegerField(),
     "ms_bin": lambda: models.SmallIntegerField(),
 }
 

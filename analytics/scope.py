@@ -129,26 +129,41 @@ def _period(period: str | None, tz: tzinfo):
     return None
 
 
-def _smallest_cubes(scope: Scope, need: set[str], timing: bool) -> dict[str, cubes.Cube] | None:
+def _smallest_cubes(scope: Scope, need: set[str], timing: bool,
+                    deciles: bool = False) -> dict[str, cubes.Cube] | None:
     """Per grain, the first (smallest) rollup holding every dimension in `need`; None where only the rows
     can answer the scope (a text search, chosen scans, a minimum confidence between whole per cents)."""
     whole = scope.min_pct is None or float(scope.min_pct).is_integer()
     if scope.q or scope.scans is not None or not whole:
         return None
+    #  A minimum confidence in whole tens, where the figure does not group by confidence (`deciles`), is
+    #  answered by deciles as well.
+    tens = deciles and "conf_pct" in need and scope.min_pct is not None and float(scope.min_pct) % 10 == 0
+    by_tens = (need - {"conf_pct"}) | {cubes.CONF_DEC} if tens else None
     out: dict[str, cubes.Cube] = {}
     for c in cubes.CUBES:
-        if c.timing == timing and need <= set(c.dims):
+        if c.timing == timing and (need <= set(c.dims) or (by_tens is not None and by_tens <= set(c.dims))):
             out.setdefault(c.grain, c)
     return out
 
 
+def _min_confidence(scope: Scope, model) -> tuple[str, int] | None:
+    """The rollup's column and lowest value for the scope's minimum confidence: its 1 % bin, or its
+    decile for a whole ten (_smallest_cubes takes a rollup of deciles only then)."""
+    if scope.min_pct is None:
+        return None
+    if "conf_pct" in _CUBE_OF[model].dims:
+        return "conf_pct", int(scope.min_pct)
+    return cubes.CONF_DEC, int(scope.min_pct) // 10
+
+
 def _plan(scope: Scope, need: set[str], timing: bool, period: str | None,
-          whole_days: bool = True) -> list[tuple[type, tuple, int]] | None:
+          whole_days: bool = True, deciles: bool = False) -> list[tuple[type, tuple, int]] | None:
     """[(rollup model, bucket condition, sign)], or None where only the rows can answer. A bucket condition
     is ("ranges", [(from, to), ...]) (either end None: open), or ("boundary", from, last hour, zone name):
     the boundary hours (BOUNDARY_HOURS) from the hour `from` to the hour `last`. A sign of -1 takes the
     rows out (the hours of a whole day that the range does not cover: _with_whole_days)."""
-    smallest = _smallest_cubes(scope, need, timing)
+    smallest = _smallest_cubes(scope, need, timing, deciles)
     if smallest is None:
         return None
     #  Per day in a zone other than UTC: hours only; per day or week in UTC: days and hours.
@@ -286,10 +301,11 @@ def _full_plan(scope: Scope, dims: tuple[str, ...], period: str | None, timing: 
     """[(rollup model, bucket condition, zone of the period, sign)], or None when only the rows can answer.
     `whole_days` False reads the hours at a range's edges as they are (see _with_whole_days)."""
     need = set(dims) | scope.filter_dims | ({"ms_bin"} if timing else set())
-    plan = _local_days(scope, need, timing, period, whole_days)
+    deciles = "conf_pct" not in dims
+    plan = _local_days(scope, need, timing, period, whole_days, deciles)
     if plan is not None:
         return plan
-    plan = _plan(scope, need, timing, period, whole_days)
+    plan = _plan(scope, need, timing, period, whole_days, deciles)
     return None if plan is None else [(model, bounds, scope.tz, sign) for model, bounds, sign in plan]
 
 
@@ -312,17 +328,18 @@ def _rollup_sql(scope: Scope, dims: tuple[str, ...], period: str | None, timing:
     for name, value in scope.filters.items():
         where.append(f"{quote(name)} = %s")
         where_params.append(value)
-    if scope.min_pct is not None:
-        where.append('"conf_pct" >= %s')
-        where_params.append(int(scope.min_pct))
     if scope.headline_label:
         where.append('("reviewed_label" = %s OR ("review" = %s AND NOT "out_of_scope" AND "label" = %s))')
         where_params += [scope.headline_label, cubes.UNREVIEWED, scope.headline_label]
     parts = []
     plan = list(plan)
+    base, base_params = where, where_params
     while plan:
         model, bounds, tz, sign = plan.pop(0)
         table = quote(model._meta.db_table)
+        at_least = _min_confidence(scope, model)
+        where = [*base, *([f"{quote(at_least[0])} >= %s"] if at_least else [])]
+        where_params = [*base_params, *([at_least[1]] if at_least else [])]
         cols = [f"{table}.{quote(d)} AS {quote(d)}" for d in dims]
         if period and bounds[0] == "boundary" and plan and plan[0][:2] == (model, bounds):
             #  The boundary hours taken from their UTC day and given to the zone's day: one read of them
@@ -399,8 +416,9 @@ def _rollup_parts(scope: Scope, dims: tuple[str, ...], period: str | None, timin
             measures.update(first=Min("bucket"), last=Max("bucket"))
         keys = {"period": _period(period, tz)} if period else {}
         qs = model.objects.filter(_bounds_q(bounds, model), scope.headline_q(), **scope.filters)
-        if scope.min_pct is not None:
-            qs = qs.filter(conf_pct__gte=int(scope.min_pct))
+        at_least = _min_confidence(scope, model)
+        if at_least:
+            qs = qs.filter(**{f"{at_least[0]}__gte": at_least[1]})
         parts.append(qs.values(*dims, **keys).annotate(**measures).order_by())
     return parts
 
@@ -426,7 +444,7 @@ WHERE g.h BETWEEN b.lo AND b.hi AND (g.h AT TIME ZONE b.zone)::date <> (g.h AT T
 
 
 def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None,
-                whole_days: bool = True) -> list[tuple] | None:
+                whole_days: bool = True, deciles: bool = False) -> list[tuple] | None:
     """Per day or week in a zone other than UTC, from day rollups, not 24 hour rows a day: a UTC day's
     row counts for the viewer's day of the same date, then each boundary hour (one whose day in the
     zone is another) is taken back from its UTC date and given to its own day; the hours at the ends
@@ -438,7 +456,7 @@ def _local_days(scope: Scope, need: set[str], timing: bool, period: str | None,
     #  Far from UTC most of a day's hours are boundary hours, read twice: hours alone are cheaper there.
     if abs(datetime.now(scope.tz).utcoffset()) > MOST_BOUNDARY_HOURS * HOUR:
         return None
-    smallest = _smallest_cubes(scope, need, timing) or {}
+    smallest = _smallest_cubes(scope, need, timing, deciles) or {}
     day, hour = smallest.get("day"), smallest.get("hour")
     if day is None or hour is None:
         return None

@@ -41,6 +41,7 @@ def expected(cube: cubes.Cube) -> Counter:
         values = {"owner_id": p.owner_id, "model_version": p.model_version, "label": p.label,
                   "out_of_scope": p.out_of_scope, "review": review.status if review else "unreviewed",
                   "reviewed_label": review.label if review else "", "conf_pct": conf_pct(p.confidence),
+                  "conf_dec": conf_pct(p.confidence) // 10,
                   "ms_bin": math.floor(20 * math.log10(max(p.inference_ms, 0.1)))}
         key = (bucket, *(values[d] for d in cube.dims))
         out[key] += 1

@@ -145,6 +145,25 @@ def test_an_edge_covering_most_of_a_utc_day_is_the_day_less_its_other_hours(ever
         assert last <= r["last"] < min(queries._bucket_end(last), scope.end), (zone, label)
 
 
+@pytest.mark.parametrize("zone", ("UTC", "Asia/Kolkata"))
+def test_a_minimum_confidence_in_whole_tens_reads_deciles_and_counts_the_same(every_hour, zone):
+    """Per user under a minimum confidence: in whole tens from the rollups of deciles, otherwise (or where a
+    figure groups by the confidence) from the 1 % bins; every way equals the rows grouped."""
+    tz = ZoneInfo(zone)
+    for pct, table in ((0, "full10"), (70, "full10"), (73, "full"), (100, "full10")):
+        scope = Scope(tz=tz, min_pct=pct).with_dates(date(2026, 10, 23), date(2026, 10, 30))
+        read = {model._meta.db_table for model, *_ in _full_plan(scope, ("owner_id",), "day", False)}
+        assert read and all(t.split("_", 2)[-1] == table for t in read), (pct, read)
+        grouped_by_conf = {model._meta.db_table for model, *_ in _full_plan(scope, ("owner_id", "conf_pct"), None, False)}
+        assert not any(t.endswith("full10") for t in grouped_by_conf), (pct, grouped_by_conf)
+        for dims, period in ((("owner_id",), "day"), (("owner_id",), None), (("owner_id", "conf_pct"), None)):
+            assert same(grouped(scope, dims, period), _grouped_rows(scope, dims, period, False, False)), (pct, dims)
+        if pct == 100:
+            assert not grouped(scope, ("owner_id",), None)  # the fixture has no certain prediction
+        elif pct == 0:
+            assert sum(r["n"] for r in grouped(scope, ("owner_id",), None)) == predictions(scope).count() > 0
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is written directly on PostgreSQL only")
 def test_a_day_rollup_read_by_day_and_all_its_dimensions_is_not_grouped_again(every_hour):
     """Its rows are the groups already (the usage chart: owners per day), so the query reads them as they
