@@ -343,3 +343,11 @@ def build_steps(vendor: str, present: list[Cube] | None = None,
         steps.append((cube, f"DELETE FROM {cube.table}"))
         steps.append((cube, add_from_parent(cube, parent, vendor) if parent else add_from_rows(cube, vendor)))
     return steps
+
+
+def migration_sql(vendor: str, tables: set[str], only: list[str] | None = None) -> list[str]:
+    """What a migration that changes the rollups runs: the triggers for every rollup whose table exists
+    at its point in history (`tables`), then those rollups filled from the rows (`only`: just these)."""
+    present = [c for c in CUBES if c.table in tables]
+    built = None if only is None else [BY_NAME[name] for name in only]
+    return [*install(vendor, present), *(sql for _, sql in build_steps(vendor, present, only=built))]

@@ -11,11 +11,7 @@ from analytics import cubes
 def install(apps, schema_editor):
     """Triggers for the rollup tables that exist at this point of the migrations, then those filled."""
     connection = schema_editor.connection
-    tables = set(connection.introspection.table_names())
-    present = [c for c in cubes.CUBES if c.table in tables]
-    for sql in cubes.install(connection.vendor, present):
-        schema_editor.execute(sql, params=None)
-    for _, sql in cubes.build_steps(connection.vendor, present):
+    for sql in cubes.migration_sql(connection.vendor, set(connection.introspection.table_names())):
         schema_editor.execute(sql, params=None)
 
 

@@ -13,11 +13,7 @@ NEW = ("hour_full10", "day_full10")
 
 def install(apps, schema_editor):
     connection = schema_editor.connection
-    tables = set(connection.introspection.table_names())
-    present = [c for c in cubes.CUBES if c.table in tables]
-    for sql in cubes.install(connection.vendor, present):
-        schema_editor.execute(sql, params=None)
-    for _, sql in cubes.build_steps(connection.vendor, present, only=[cubes.BY_NAME[n] for n in NEW]):
+    for sql in cubes.migration_sql(connection.vendor, set(connection.introspection.table_names()), only=list(NEW)):
         schema_editor.execute(sql, params=None)
     if connection.vendor == "postgresql":  # the planner's statistics for the new tables
         schema_editor.execute(f"ANALYZE {', '.join(cubes.BY_NAME[n].table for n in NEW)}", params=None)
