@@ -20,10 +20,8 @@ def install(apps, schema_editor):
 
 
 def uninstall(apps, schema_editor):
-    """Back to the triggers of the rollups before these (their tables are dropped next)."""
+    """Back to the triggers of the rollups before these (install replaces them; the tables go next)."""
     connection = schema_editor.connection
-    for sql in cubes.uninstall(connection.vendor):
-        schema_editor.execute(sql, params=None)
     tables = set(connection.introspection.table_names())
     for sql in cubes.install(connection.vendor, [c for c in cubes.CUBES if c.table in tables and c.name not in NEW]):
         schema_editor.execute(sql, params=None)
