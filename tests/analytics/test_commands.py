@@ -29,6 +29,11 @@ def test_seed_demo_adds_marked_scans_of_every_class_over_months(capsys):
     per_user = Scan.objects.values("owner").annotate(n=Count("id"))
     assert len(per_user) >= 3
     assert "Added 400 demo scans" in capsys.readouterr().out
+    #  Every demo account signs in with the documented demo password (one hash shared by all of them).
+    from devtools.management.commands.seed_demo import PASSWORD
+
+    for user in User.objects.all():
+        assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x"), user.username
 
 
 @pytest.mark.django_db(transaction=True)
